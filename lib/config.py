@@ -1,0 +1,109 @@
+"""Settings from the environment, validated once per process by pydantic.
+
+Every knob has a default that works for the local stack, except secrets, which stay None and make
+the code that needs them fail closed with a message naming the variable.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from typing import Optional
+
+from pydantic import BaseModel, Field, ValidationError
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed; the message names the variable, never its value."""
+
+
+class Settings(BaseModel):
+    database_url: Optional[str] = None
+    supabase_url: Optional[str] = None
+    supabase_service_role_key: Optional[str] = None
+    supabase_jwt_secret: Optional[str] = None
+    supabase_jwt_issuer: Optional[str] = None
+    supabase_jwks_url: Optional[str] = None
+    cron_secret: Optional[str] = None
+    token_encryption_key: Optional[str] = None
+    state_signing_key: Optional[str] = None
+    fanvue_webhook_secret: Optional[str] = None
+
+    fanvue_api_base: str = "https://api.fanvue.com"
+    fanvue_auth_base: str = "https://auth.fanvue.com"
+    fanvue_api_version: str = "2025-06-26"
+    fanvue_client_id: Optional[str] = None
+    fanvue_client_secret: Optional[str] = None
+    fanvue_redirect_uri: Optional[str] = None
+    fanvue_scopes: str = "openid offline_access offline read:self read:insights"
+    fanvue_agency_scopes: str = "openid offline_access offline read:self read:creator read:insights"
+
+    public_base_url: str = "http://127.0.0.1:3000"
+    sync_max_duration_s: int = Field(default=300, ge=5, le=900)
+    sync_safety_margin_s: int = Field(default=30, ge=1, le=300)
+    sync_concurrency: int = Field(default=4, ge=1, le=64)
+    sync_batch_size: int = Field(default=25, ge=1, le=1000)
+    sync_interval_s: int = Field(default=900, ge=0)
+    sync_lookback_days: float = Field(default=3.0, ge=0)
+    sync_window_days: int = Field(default=30, ge=1, le=3650)
+    sync_history_floor: str = "2019-01-01T00:00:00Z"
+    sync_fanout_max: int = Field(default=0, ge=0, le=64)
+    reconcile_days: int = Field(default=35, ge=1, le=3650)
+    token_refresh_margin_s: int = Field(default=300, ge=0, le=3000)
+    token_idle_refresh_s: int = Field(default=86400, ge=60)
+    diagnose_probe_timeout_s: float = Field(default=5.0, gt=0, le=30)
+    cron_overdue_s: int = Field(default=3600, ge=60)
+
+    @property
+    def jwt_issuer(self) -> Optional[str]:
+        if self.supabase_jwt_issuer:
+            return self.supabase_jwt_issuer
+        if self.supabase_url:
+            return self.supabase_url.rstrip("/") + "/auth/v1"
+        return None
+
+    @property
+    def jwks_url(self) -> Optional[str]:
+        if self.supabase_jwks_url:
+            return self.supabase_jwks_url
+        if self.supabase_url:
+            return self.supabase_url.rstrip("/") + "/auth/v1/.well-known/jwks.json"
+        return None
+
+    @property
+    def sync_budget_s(self) -> float:
+        """Seconds of work one invocation may do: maxDuration minus a margin to finish cleanly."""
+        return max(1.0, self.sync_max_duration_s - self.sync_safety_margin_s)
+
+
+_lock = threading.Lock()
+_cached: Optional[Settings] = None
+
+
+def load_settings(environ: Optional[dict[str, str]] = None) -> Settings:
+    """Reads every field from its upper-case environment variable (empty strings count as unset)."""
+    env = os.environ if environ is None else environ
+    values = {}
+    for name in Settings.model_fields:
+        raw = env.get(name.upper())
+        if raw is not None and raw != "":
+            values[name] = raw
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        names = sorted({str(err["loc"][0]).upper() for err in exc.errors()})
+        raise ConfigError(f"invalid setting(s): {', '.join(names)}") from None
+
+
+def settings() -> Settings:
+    """The process-wide settings (cached; call reset_settings() after changing the environment)."""
+    global _cached
+    with _lock:
+        if _cached is None:
+            _cached = load_settings()
+        return _cached
+
+
+def reset_settings() -> None:
+    global _cached
+    with _lock:
+        _cached = None
