@@ -109,6 +109,9 @@ create table public.fanvue_sync_state (
   watermark               timestamptz,
   spending_watermark      timestamptz,
   backfill_completed_at   timestamptz,
+  -- the window in progress per stream: {"earnings": {"start", "end", "resume_end"}}; items in
+  -- [resume_end, end) are stored, so an interrupted window resumes at its last stored page
+  progress                jsonb not null default '{}'::jsonb,
   next_sync_at            timestamptz not null default now(),
   last_attempt_at         timestamptz,
   last_success_at         timestamptz,

@@ -12,7 +12,7 @@ as $$
 $$;
 
 -- Models of one agency matching an id or an exact (case-insensitive) name. Another agency's model is
--- indistinguishable from a missing one.
+-- indistinguishable from a missing one. A null agency (the cron secret) may look a model up by id only.
 create function public.fanvue_find_models(p_agency_id uuid, p_model_id uuid default null, p_name text default null)
 returns jsonb
 language sql stable
@@ -22,7 +22,7 @@ as $$
            'id', m.id, 'name', m.name, 'agency_id', m.agency_id, 'fanvue_user_uuid', m.fanvue_user_uuid,
            'connection_id', m.connection_id) order by m.name, m.id), '[]'::jsonb)
     from public.models m
-   where m.agency_id = p_agency_id
+   where (m.agency_id = p_agency_id or (p_agency_id is null and p_model_id is not null))
      and (p_model_id is null or m.id = p_model_id)
      and (p_name is null or lower(m.name) = lower(p_name))
      and (p_model_id is not null or p_name is not null)
@@ -40,6 +40,7 @@ as $$
            'connection_user_uuid', c.fanvue_user_uuid,
            'history_start', s.history_start, 'watermark', s.watermark,
            'spending_watermark', s.spending_watermark, 'backfill_completed_at', s.backfill_completed_at,
+           'progress', s.progress,
            'lease_owner', s.lease_owner, 'lease_kind', s.lease_kind, 'lease_expires_at', s.lease_expires_at,
            'revenue_gross_cents', m.revenue_gross_cents, 'revenue_net_cents', m.revenue_net_cents,
            'revenue_refund_cents', m.revenue_refund_cents, 'transaction_count', m.transaction_count)
@@ -168,7 +169,7 @@ as $$
 begin
   update public.fanvue_sync_state
      set history_start = p_history_start, watermark = null, spending_watermark = null,
-         backfill_completed_at = null, updated_at = now()
+         backfill_completed_at = null, progress = '{}'::jsonb, updated_at = now()
    where model_id = p_model_id and lease_owner = p_worker;
   if not found then
     raise exception 'lease for model % is not held by this worker', p_model_id using errcode = 'FV409';
@@ -195,12 +196,15 @@ $$;
 -- Upserts one page of normalized items for a model and, with its last page, closes the window
 -- [p_window_start, p_window_end) by advancing the stream's watermark - all in one transaction (F3, F4).
 -- The watermark only moves when the window starts inside the covered range (no gaps).
+-- Pages are fetched newest first; a page that is not the last records p_resume_end (everything in
+-- [p_resume_end, p_window_end) is stored) so an interrupted window resumes where it stopped.
+-- A window that starts at or before history_start completes the backfill.
 -- p_stream: 'earnings' or 'spending'. p_dry_run reports what would change and writes nothing.
 create function public.fanvue_ingest_page(
   p_model_id uuid, p_worker text, p_stream text, p_items jsonb,
   p_window_start timestamptz default null, p_window_end timestamptz default null,
   p_last_page boolean default false, p_completes_backfill boolean default false,
-  p_dry_run boolean default false, p_lease_seconds integer default 300
+  p_dry_run boolean default false, p_lease_seconds integer default 300, p_resume_end timestamptz default null
 ) returns jsonb
 language plpgsql
 set search_path = public, pg_temp
@@ -292,11 +296,17 @@ begin
   update public.fanvue_sync_state
      set watermark = case when p_stream = 'earnings' then v_watermark else watermark end,
          spending_watermark = case when p_stream = 'spending' then v_watermark else spending_watermark end,
-         history_start = coalesce(history_start, case when p_last_page then p_window_start end),
-         backfill_completed_at = case when p_last_page and p_completes_backfill and p_stream = 'earnings'
-                                           and v_watermark >= p_window_end
+         history_start = coalesce(history_start, p_window_start),
+         backfill_completed_at = case when p_last_page and p_stream = 'earnings' and v_watermark >= p_window_end
+                                           and (p_completes_backfill
+                                                or p_window_start <= coalesce(history_start, p_window_start))
                                       then coalesce(backfill_completed_at, now())
                                       else backfill_completed_at end,
+         progress = case when p_last_page then progress - p_stream
+                         when p_window_start is not null and p_window_end is not null and p_resume_end is not null
+                         then progress || jsonb_build_object(p_stream, jsonb_build_object(
+                                'start', p_window_start, 'end', p_window_end, 'resume_end', p_resume_end))
+                         else progress end,
          lease_expires_at = greatest(lease_expires_at, now() + make_interval(secs => p_lease_seconds)),
          updated_at = now()
    where model_id = p_model_id;

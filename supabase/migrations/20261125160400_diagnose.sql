@@ -88,6 +88,7 @@ begin
     'sync', jsonb_build_object('history_start', v_state.history_start, 'watermark', v_state.watermark,
               'spending_watermark', v_state.spending_watermark,
               'backfill_completed_at', v_state.backfill_completed_at, 'next_sync_at', v_state.next_sync_at,
+              'progress', v_state.progress,
               'last_attempt_at', v_state.last_attempt_at, 'last_success_at', v_state.last_success_at,
               'last_outcome', v_state.last_outcome, 'last_error', v_state.last_error,
               'last_error_at', v_state.last_error_at, 'consecutive_failures', v_state.consecutive_failures,

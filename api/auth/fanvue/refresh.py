@@ -1,0 +1,30 @@
+"""POST /api/auth/fanvue/refresh - refresh a connection's Fanvue token, single-flight (admin or cron)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+
+from typing import Optional  # noqa: E402
+from uuid import UUID  # noqa: E402
+
+from pydantic import Field  # noqa: E402
+
+from lib.http.params import StrictQuery  # noqa: E402
+from lib.http.shell import Endpoint, Request, Response  # noqa: E402
+
+
+class Query(StrictQuery):
+    connection_id: Optional[UUID] = Field(default=None, alias="connectionId")
+    model_id: Optional[UUID] = Field(default=None, alias="modelId")
+    force: bool = False
+
+
+class handler(Endpoint):
+    methods = ("POST",)
+    auth = "cron_or_admin"
+    Query = Query
+
+    def respond(self, request: Request) -> Response:
+        from lib.endpoints.refresh import refresh_endpoint
+
+        return refresh_endpoint(request)

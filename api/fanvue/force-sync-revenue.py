@@ -1,0 +1,29 @@
+"""POST /api/fanvue/force-sync-revenue - re-sync one creator now (agency owner/admin)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from typing import Optional  # noqa: E402
+
+from pydantic import Field  # noqa: E402
+
+from lib.http.params import ModelQuery, UtcDateTime  # noqa: E402
+from lib.http.shell import Endpoint, Request, Response  # noqa: E402
+
+
+class Query(ModelQuery):
+    full: bool = False
+    since: Optional[UtcDateTime] = None
+    dry_run: bool = Field(default=False, alias="dryRun")
+
+
+class handler(Endpoint):
+    methods = ("POST",)
+    auth = "admin"
+    Query = Query
+
+    def respond(self, request: Request) -> Response:
+        from lib.endpoints.force_sync import force_sync_endpoint
+
+        return force_sync_endpoint(request)

@@ -1,0 +1,162 @@
+"""Who may call what: Supabase dashboard JWTs and the Vercel cron secret.
+
+JWT rules (platform-notes.md, python-jose pitfalls): the algorithm comes from OUR key, never from the
+token header; HMAC secrets and public keys live on separate code paths; one-element `algorithms`
+lists; `exp`, `aud == "authenticated"`, `iss`, `sub` and `role` checked; every JOSE failure (a
+JWKError included) is a 401, never a 500. The JWKS is cached ~10 minutes and refetched, at most
+every 30 s, when a token names an unknown `kid`.
+"""
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+import uuid
+from typing import Any, Mapping, Optional
+
+from lib.config import settings
+from lib.http.errors import ApiError, forbidden, unauthorized
+from lib.http.shell import Principal
+
+JWKS_TTL_S = 600.0
+JWKS_MIN_REFETCH_S = 30.0
+_ASYMMETRIC = {"EC": "ES256", "RSA": "RS256"}
+
+
+class JwksCache:
+    """Thread-safe JWKS cache (Fluid compute shares module globals across request threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[str, dict[str, Any]] = {}
+        self._fetched_at = 0.0
+        self._url: Optional[str] = None
+        self.fetches = 0
+
+    def key_for(self, url: str, kid: Optional[str]) -> Optional[dict[str, Any]]:
+        now = time.monotonic()
+        with self._lock:
+            stale = url != self._url or now - self._fetched_at > JWKS_TTL_S
+            unknown = kid not in self._keys and now - self._fetched_at > JWKS_MIN_REFETCH_S
+            if stale or unknown:
+                self._refetch(url, now)
+            if kid is None and len(self._keys) == 1:
+                return next(iter(self._keys.values()))
+            return self._keys.get(kid) if kid is not None else None
+
+    def _refetch(self, url: str, now: float) -> None:
+        import httpx
+
+        try:
+            response = httpx.get(url, timeout=5.0)
+            response.raise_for_status()
+            keys = response.json().get("keys", [])
+        except (httpx.HTTPError, ValueError, AttributeError):
+            self._fetched_at = now  # rate-limits retries; keep the keys we had
+            return
+        self._keys = {k.get("kid", f"_{i}"): k for i, k in enumerate(keys) if isinstance(k, dict)}
+        self._fetched_at = now
+        self._url = url
+        self.fetches += 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._keys, self._fetched_at, self._url = {}, 0.0, None
+
+
+JWKS = JwksCache()
+
+
+def verify_dashboard_token(token: str) -> dict[str, Any]:
+    """Returns the verified claims of a Supabase access token or raises a 401 ApiError."""
+    from jose import jwt
+    from jose.exceptions import JOSEError
+
+    config = settings()
+    issuer = config.jwt_issuer
+    if not issuer or not (config.supabase_jwt_secret or config.jwks_url):
+        raise ApiError(503, "auth_not_configured",
+                       "dashboard auth is not configured: set SUPABASE_URL (JWKS) or SUPABASE_JWT_SECRET")
+    try:
+        header = jwt.get_unverified_header(token)
+    except JOSEError:
+        raise unauthorized("malformed bearer token") from None
+    alg = header.get("alg")
+    try:
+        if alg == "HS256" and config.supabase_jwt_secret:
+            claims = _decode(jwt, token, config.supabase_jwt_secret, "HS256", issuer)
+        elif alg in ("ES256", "RS256") and config.jwks_url:
+            key = JWKS.key_for(config.jwks_url, header.get("kid"))
+            if key is None:
+                raise unauthorized("token signed with an unknown key")
+            expected = _ASYMMETRIC.get(key.get("kty", ""))
+            if expected is None or expected != alg:
+                raise unauthorized("token algorithm does not match the signing key")
+            claims = _decode(jwt, token, key, expected, issuer)
+        else:
+            raise unauthorized("token algorithm not accepted")
+    except JOSEError:
+        raise unauthorized("invalid or expired token") from None
+    sub = claims.get("sub")
+    try:
+        uuid.UUID(str(sub))
+    except ValueError:
+        raise unauthorized("token has no valid subject") from None
+    if claims.get("role") != "authenticated":
+        raise unauthorized("token is not a signed-in user's token")
+    return claims
+
+
+def _decode(jwt: Any, token: str, key: Any, algorithm: str, issuer: str) -> dict[str, Any]:
+    return jwt.decode(token, key, algorithms=[algorithm], audience="authenticated", issuer=issuer,
+                      options={"require_exp": True, "require_sub": True, "require_aud": True,
+                               "require_iss": True, "leeway": 0})
+
+
+def cron_secret_matches(authorization: Optional[str]) -> bool:
+    """Constant-time check of `Authorization: Bearer $CRON_SECRET`; false when the secret is unset."""
+    secret = settings().cron_secret
+    if not secret or not authorization:
+        return False
+    return hmac.compare_digest(authorization.encode(), f"Bearer {secret}".encode())
+
+
+def _bearer(headers: Mapping[str, str]) -> Optional[str]:
+    value = headers.get("Authorization")
+    if not value:
+        return None
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def user_principal(headers: Mapping[str, str]) -> Principal:
+    token = _bearer(headers)
+    if token is None:
+        raise unauthorized("send Authorization: Bearer <Supabase access token>")
+    claims = verify_dashboard_token(token)
+    from lib.db import get_database
+
+    profile = get_database().call("fanvue_get_profile", user_id=claims["sub"])
+    if not profile or not profile.get("agency_id"):
+        raise forbidden("this user has no agency profile")
+    return Principal(kind="user", user_id=claims["sub"], agency_id=profile["agency_id"], role=profile["role"])
+
+
+def authenticate(rule: str, headers: Mapping[str, str]) -> Optional[Principal]:
+    """Applies an endpoint's auth rule to the request headers."""
+    if rule in ("none", "webhook"):
+        return None
+    if rule == "cron":
+        if cron_secret_matches(headers.get("Authorization")):
+            return Principal(kind="cron")
+        if not settings().cron_secret:
+            raise ApiError(503, "cron_not_configured", "CRON_SECRET is not set; cron calls are refused")
+        raise unauthorized("cron calls need Authorization: Bearer $CRON_SECRET")
+    if rule == "cron_or_admin" and cron_secret_matches(headers.get("Authorization")):
+        return Principal(kind="cron")
+    principal = user_principal(headers)
+    if rule in ("admin", "cron_or_admin") and not principal.is_admin:
+        raise forbidden("this action needs the owner or admin role of the agency")
+    return principal

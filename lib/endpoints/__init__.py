@@ -1,0 +1,1 @@
+"""What each api/ file calls: one function per endpoint, returning a Response."""

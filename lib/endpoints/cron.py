@@ -1,0 +1,21 @@
+"""The cron tick: sync due models, or the daily reconcile pass over the last RECONCILE_DAYS."""
+from __future__ import annotations
+
+from typing import Optional
+
+from lib.config import settings
+from lib.http.response import Response, json_response
+from lib.sync.engine import SyncOptions
+from lib.sync.runner import run_sync
+
+
+def run_cron(mode: str, worker: Optional[int]) -> Response:
+    config = settings()
+    if mode == "reconcile":
+        # A different alignment than the 15-minute runs: midnight-aligned start, page size 47.
+        summary = run_sync(kind="reconcile", config=config,
+                           options=SyncOptions(reconcile_days=config.reconcile_days, page_size=47))
+    else:
+        summary = run_sync(kind="cron", config=config, options=SyncOptions())
+    # A failed model is data, not a server error: the body's status and per-model outcomes say so.
+    return json_response(summary.as_json())

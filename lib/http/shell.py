@@ -1,0 +1,214 @@
+"""The request shell every api/ file uses: parse, authenticate, authorise, validate, answer JSON.
+
+A Vercel Python function exposes `handler`, a BaseHTTPRequestHandler subclass; each api/ file
+subclasses Endpoint, declares its methods, auth rule and pydantic query model, and implements
+`respond(request)`. Errors become {"error": {"code", "message"}} with the right 4xx; anything
+unexpected becomes a 500 that names a request id and nothing else. Authenticated responses are
+never cacheable (F11).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from typing import Any, ClassVar, Optional
+from urllib.parse import parse_qsl, urlsplit
+
+from pydantic import BaseModel, ValidationError
+
+from lib.http.errors import ApiError, bad_request
+from lib.http.response import Response, dumps
+
+log = logging.getLogger("fanvue_sync.http")
+
+MAX_QUERY_BYTES = 4096
+MAX_HEADER_VALUE = 8192
+
+
+@dataclass
+class Principal:
+    """Who is calling: a dashboard user (with agency and role) or the Vercel cron."""
+
+    kind: str  # "user" | "cron"
+    user_id: Optional[str] = None
+    agency_id: Optional[str] = None
+    role: Optional[str] = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind == "cron" or self.role in ("owner", "admin")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: Any
+    raw_query: dict[str, str]
+    headers: Any
+    body: bytes
+    request_id: str
+    principal: Optional[Principal] = None
+    started: float = field(default_factory=time.monotonic)
+
+    def json(self) -> Any:
+        if not self.body:
+            return None
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            raise bad_request("malformed_body", "request body is not valid JSON") from None
+
+    def accepts_html(self) -> bool:
+        accept = self.headers.get("Accept", "") or ""
+        return "text/html" in accept
+
+
+class EmptyQuery(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+class Endpoint(BaseHTTPRequestHandler):
+    """Base of every api/ handler. Subclasses set the class attributes and implement respond()."""
+
+    methods: ClassVar[tuple[str, ...]] = ("GET",)
+    auth: ClassVar[str] = "user"  # "user" | "admin" | "cron" | "cron_or_admin" | "none" | "webhook"
+    Query: ClassVar[type[BaseModel]] = EmptyQuery
+    max_body_bytes: ClassVar[int] = 16 * 1024
+    server_version = "fanvue-sync"
+    sys_version = ""
+
+    def respond(self, request: Request) -> Response:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- BaseHTTPRequestHandler plumbing
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def do_HEAD(self) -> None:
+        self._serve("HEAD")
+
+    def do_OPTIONS(self) -> None:
+        self._serve("OPTIONS")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # The default logs the raw request line, which may carry query values; log path only.
+        pass
+
+    def _serve(self, method: str) -> None:
+        request_id = secrets.token_hex(8)
+        started = time.monotonic()
+        authenticated = False
+        try:
+            if method not in self.methods:
+                raise ApiError(405, "method_not_allowed",
+                               f"{method} is not allowed here; use {', '.join(self.methods)}",
+                               headers={"Allow": ", ".join(self.methods)})
+            request = self._parse(method, request_id)
+            authenticated = self.auth != "none"
+            request.principal = self._authenticate(request)
+            response = self.respond(request)
+        except ApiError as exc:
+            response = Response(status=exc.status, body=exc.body(), headers=dict(exc.headers))
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: no internals leave
+            from lib.safe_log import describe_exception
+
+            log.error("request %s %s failed: %s", request_id, urlsplit(self.path).path, describe_exception(exc))
+            response = Response(status=500, body={"error": {
+                "code": "internal_error",
+                "message": f"internal error (request id {request_id}); see the run history or logs"}})
+        if authenticated or response.status >= 400:
+            response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Request-Id", request_id)
+        self._write(method, response)
+        log.info("%s %s -> %s in %.0f ms", method, urlsplit(self.path).path, response.status,
+                 (time.monotonic() - started) * 1000)
+
+    def _parse(self, method: str, request_id: str) -> Request:
+        parts = urlsplit(self.path)
+        if len(parts.query) > MAX_QUERY_BYTES:
+            raise bad_request("query_too_long",
+                              f"query string longer than {MAX_QUERY_BYTES} bytes")
+        for name, value in self.headers.items():
+            if len(value) > MAX_HEADER_VALUE:
+                raise bad_request("header_too_long", f"header {name[:40]} is too long")
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        raw: dict[str, str] = {}
+        for key, value in pairs:
+            if key in raw:
+                raise bad_request("duplicate_parameter", f"parameter '{key[:40]}' given more than once")
+            raw[key] = value
+        body = self._read_body(method)
+        try:
+            query = self.Query.model_validate(raw)
+        except ValidationError as exc:
+            raise _validation_error(exc) from None
+        return Request(method=method, path=parts.path, query=query, raw_query=raw, headers=self.headers,
+                       body=body, request_id=request_id)
+
+    def _read_body(self, method: str) -> bytes:
+        length_header = self.headers.get("Content-Length")
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            raise bad_request("length_required", "chunked bodies are not accepted; send Content-Length")
+        if not length_header:
+            return b""
+        try:
+            length = int(length_header)
+        except ValueError:
+            raise bad_request("malformed_header", "Content-Length is not a number") from None
+        if length < 0:
+            raise bad_request("malformed_header", "Content-Length is negative")
+        if length > self.max_body_bytes:
+            self.close_connection = True
+            raise ApiError(413, "payload_too_large", f"body larger than {self.max_body_bytes} bytes")
+        return self.rfile.read(length) if length else b""
+
+    def _authenticate(self, request: Request) -> Optional[Principal]:
+        from lib import auth
+
+        return auth.authenticate(self.auth, request.headers)
+
+    def _write(self, method: str, response: Response) -> None:
+        payload = response.encoded()
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type + (
+                "; charset=utf-8" if response.content_type.startswith("text/") else ""))
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("X-Content-Type-Options", "nosniff")
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if method != "HEAD" and payload:
+                self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+def _validation_error(exc: ValidationError) -> ApiError:
+    first = exc.errors()[0]
+    loc = ".".join(str(p) for p in first.get("loc", ())) or "query"
+    if first.get("type") == "extra_forbidden":
+        return bad_request("unknown_parameter", f"unknown parameter '{loc[:40]}'")
+    if first.get("type") == "missing":
+        return ApiError(422, "missing_parameter", f"parameter '{loc}' is required")
+    message = str(first.get("msg", "invalid value"))
+    return ApiError(422, "invalid_parameter", f"parameter '{loc[:40]}': {message[:200]}")
+
+
+__all__ = ["Endpoint", "Request", "Response", "Principal", "ApiError", "dumps"]

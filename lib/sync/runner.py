@@ -1,0 +1,230 @@
+"""Many models under leases and one time budget: the cron tick, the reconcile pass, force sync.
+
+Workers (threads) each claim the stalest due model (FOR UPDATE SKIP LOCKED), sync it, record it in
+the run history and release the lease, until nothing is due or the budget is spent. Two overlapping
+invocations never hold the same model; a crashed one's leases expire and are re-claimed.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Optional
+
+from lib.config import Settings, settings
+from lib.db import Database, DbError
+from lib.safe_log import describe_exception
+from lib.sync.engine import ModelResult, ModelSync, SyncOptions
+from lib.tokens import ConnectionTokens, TokenError, worker_id
+
+log = logging.getLogger("fanvue_sync.runner")
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    kind: str
+    worker: str
+    status: str = "running"
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    duration_s: float = 0.0
+    budget_s: float = 0.0
+    models: list[ModelResult] = field(default_factory=list)
+    tokens_refreshed: int = 0
+    token_errors: list[dict[str, Any]] = field(default_factory=list)
+    stopped_by_budget: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        totals = {k: sum(getattr(m, k) for m in self.models)
+                  for k in ("fetched", "inserted", "updated", "unchanged", "requests")}
+        outcomes: dict[str, int] = {}
+        for m in self.models:
+            outcomes[m.outcome] = outcomes.get(m.outcome, 0) + 1
+        return {"run_id": self.run_id, "kind": self.kind, "status": self.status, "worker": self.worker,
+                "started_at": self.started_at.isoformat(), "duration_s": round(self.duration_s, 3),
+                "budget_s": self.budget_s, "stopped_by_budget": self.stopped_by_budget,
+                "models_synced": len(self.models), "outcomes": outcomes, "totals": totals,
+                "tokens_refreshed": self.tokens_refreshed, "token_errors": self.token_errors,
+                "models": [m.as_json() for m in self.models]}
+
+
+def make_client(db: Database, work: dict[str, Any], *, worker: str, config: Settings, deadline: float,
+                http: Any = None) -> Any:
+    from lib.fanvue.client import FanvueClient
+
+    tokens = ConnectionTokens(db, str(work["connection_id"]), owner=worker, config=config)
+    return FanvueClient(tokens, owner_uuid=str(work["connection_user_uuid"]), api_base=config.fanvue_api_base,
+                        api_version=config.fanvue_api_version, http=http, deadline=deadline)
+
+
+def sync_one(db: Database, work: dict[str, Any], *, worker: str, config: Settings, run_end: datetime,
+             deadline: float, options: SyncOptions, http: Any = None,
+             progress: Optional[Callable[[ModelResult], None]] = None) -> ModelResult:
+    """Syncs a model whose lease `worker` holds. Never raises: failures are in the result."""
+    if not work.get("connection_id") or work.get("connection_status") not in (None, "active"):
+        result = ModelResult(model_id=str(work["model_id"]), name=str(work.get("name") or ""),
+                             outcome="failed", revenue_before_cents=work.get("revenue_gross_cents"),
+                             revenue_after_cents=work.get("revenue_gross_cents"), needs_reconnect=True,
+                             error="model has no active Fanvue connection; reconnect it")
+        return result
+    client = make_client(db, work, worker=worker, config=config, deadline=deadline, http=http)
+    try:
+        return ModelSync(db, work, worker=worker, config=config, run_end=run_end, deadline=deadline,
+                         options=options, client=client, progress=progress).run()
+    finally:
+        client.close()
+
+
+def next_sync_seconds(result: ModelResult, config: Settings) -> int:
+    if result.outcome in ("partial", "dry_run"):
+        return 0
+    if result.outcome == "failed":
+        return 0 if result.needs_reconnect else min(3600, max(60, config.sync_interval_s // 3))
+    return max(0, config.sync_interval_s - 60)
+
+
+def finish_model(db: Database, run_id: str, worker: str, result: ModelResult, config: Settings) -> None:
+    """Records the model's outcome in the run history and releases its lease (fenced)."""
+    outcome = result.outcome
+    try:
+        db.call("fanvue_record_run_model", run_id=run_id, model_id=result.model_id, outcome=outcome,
+                stats=result.stats())
+    finally:
+        db.call("fanvue_release_model", model_id=result.model_id, worker=worker,
+                outcome=outcome, error=result.error,
+                next_sync_seconds=next_sync_seconds(result, config))
+
+
+def refresh_due_tokens(db: Database, summary: RunSummary, config: Settings, deadline: float) -> None:
+    """Proactively refreshes tokens near expiry and idle ones (daily), single-flight per connection."""
+    ids = db.call("fanvue_connections_due_refresh", margin_seconds=config.token_refresh_margin_s + 300,
+                  idle_seconds=config.token_idle_refresh_s, limit=50)
+    for connection_id in ids:
+        if time.monotonic() > deadline:
+            return
+        tokens = ConnectionTokens(db, str(connection_id), owner=summary.worker, config=config)
+        try:
+            if tokens.refresh(force=True).refreshed:
+                summary.tokens_refreshed += 1
+        except TokenError as exc:
+            summary.token_errors.append({"connection_id": str(connection_id), "error": str(exc),
+                                         "needs_reconnect": exc.needs_reconnect})
+
+
+def run_sync(db: Optional[Database] = None, *, kind: str = "cron", config: Optional[Settings] = None,
+             budget_s: Optional[float] = None, options: Optional[SyncOptions] = None,
+             worker: Optional[str] = None, max_models: Optional[int] = None,
+             refresh_tokens: bool = True,
+             progress: Optional[Callable[[ModelResult], None]] = None) -> RunSummary:
+    """One cron (or reconcile) invocation. Stops claiming before the budget ends."""
+    import httpx
+
+    from lib.db import get_database
+
+    db = db or get_database()
+    config = config or settings()
+    options = options or SyncOptions()
+    budget = budget_s if budget_s is not None else config.sync_budget_s
+    worker = worker or worker_id(kind)
+    started = time.monotonic()
+    deadline = started + budget
+    run = db.call("fanvue_start_run", kind=kind, worker=worker, budget_seconds=int(budget))
+    summary = RunSummary(run_id=str(run["id"]), kind=kind, worker=worker, budget_s=budget)
+    run_end = datetime.now(timezone.utc)
+    lock = threading.Lock()
+    claimed_count = [0]
+    error: Optional[str] = None
+
+    try:
+        if refresh_tokens:
+            refresh_due_tokens(db, summary, config, deadline)
+    except DbError as exc:
+        summary.token_errors.append({"error": describe_exception(exc)})
+
+    http = httpx.Client(timeout=20.0, limits=httpx.Limits(max_connections=config.sync_concurrency * 2))
+
+    def work_loop() -> None:
+        while time.monotonic() < deadline - 2:
+            with lock:
+                if max_models is not None and claimed_count[0] >= max_models:
+                    return
+                claimed_count[0] += 1
+            claimed = db.call("fanvue_claim_models", worker=worker, limit=1,
+                              lease_seconds=int(config.sync_max_duration_s) + 60, kind=kind)
+            if not claimed:
+                return
+            work = claimed[0]
+            result = sync_one(db, work, worker=worker, config=config, run_end=run_end, deadline=deadline,
+                              options=options, http=http, progress=progress)
+            with lock:
+                summary.models.append(result)
+            finish_model(db, summary.run_id, worker, result, config)
+
+    threads = [threading.Thread(target=_guard(work_loop, summary), name=f"sync-{i}", daemon=True)
+               for i in range(config.sync_concurrency)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    except BaseException as exc:  # noqa: BLE001
+        error = describe_exception(exc)
+        raise
+    finally:
+        http.close()
+        summary.duration_s = time.monotonic() - started
+        summary.stopped_by_budget = time.monotonic() >= deadline - 2
+        summary.status = _status(summary, error)
+        db.call("fanvue_finish_run", run_id=summary.run_id, status=summary.status,
+                summary={k: v for k, v in summary.as_json().items() if k != "models"},
+                error=error or getattr(summary, "_thread_error", None))
+    return summary
+
+
+def _guard(loop: Callable[[], None], summary: RunSummary) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            loop()
+        except Exception as exc:  # noqa: BLE001 - recorded on the run, never swallowed
+            log.error("sync worker failed: %s", describe_exception(exc))
+            setattr(summary, "_thread_error", describe_exception(exc))
+    return run
+
+
+def _status(summary: RunSummary, error: Optional[str]) -> str:
+    if error or getattr(summary, "_thread_error", None):
+        return "failed"
+    if not summary.models:
+        return "empty" if not summary.token_errors else "partial"
+    outcomes = {m.outcome for m in summary.models}
+    if outcomes <= {"ok", "dry_run"} and not summary.token_errors:
+        return "ok"
+    if outcomes == {"failed"}:
+        return "failed"
+    return "partial"
+
+
+def force_sync(db: Database, model: dict[str, Any], *, options: SyncOptions, config: Optional[Settings] = None,
+               budget_s: Optional[float] = None) -> tuple[str, Any]:
+    """Syncs one model now under its lease. Returns ("busy", holder) or ("done", (ModelResult, run_id))."""
+    import httpx
+
+    config = config or settings()
+    budget = budget_s if budget_s is not None else config.sync_budget_s
+    worker = worker_id("force")
+    acquired = db.call("fanvue_acquire_model", model_id=model["id"], worker=worker,
+                       lease_seconds=int(budget) + 60, kind="force")
+    if not acquired["acquired"]:
+        return "busy", acquired
+    run = db.call("fanvue_start_run", kind="force", worker=worker, budget_seconds=int(budget))
+    deadline = time.monotonic() + budget
+    with httpx.Client(timeout=20.0) as http:
+        result = sync_one(db, acquired["work"], worker=worker, config=config,
+                          run_end=datetime.now(timezone.utc), deadline=deadline, options=options, http=http)
+    finish_model(db, str(run["id"]), worker, result, config)
+    status = {"ok": "ok", "dry_run": "ok", "partial": "partial"}.get(result.outcome, "failed")
+    db.call("fanvue_finish_run", run_id=str(run["id"]), status=status, summary=result.as_json(),
+            error=result.error if result.outcome == "failed" else None)
+    return "done", (result, str(run["id"]))
