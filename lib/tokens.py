@@ -68,7 +68,8 @@ class ConnectionTokens:
                  http: Any = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self.db = db
         self.connection_id = connection_id
-        self.owner = owner or worker_id("refresh")
+        # Unique per instance: sibling threads of one worker must not share the refresh lease.
+        self.owner = f"{owner or worker_id('refresh')}/{secrets.token_hex(3)}"
         self.config = config or settings()
         self.cipher = cipher or token_cipher()
         self._http = http

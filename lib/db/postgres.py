@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 from lib.db.errors import DbError, error_for
-from lib.db.transport import TextArray, check_arg_name, check_function_name
+from lib.db.transport import TextArray, check_arg_name, check_function_name, to_json_value
 
 
 class PostgresDatabase:
@@ -61,13 +61,16 @@ class PostgresDatabase:
 
         check_function_name(function)
         names = [check_arg_name(f"p_{name}") for name in args]
-        values = [list(v) if isinstance(v, TextArray) else Jsonb(v) if isinstance(v, (dict, list)) else v
+        values = [list(v) if isinstance(v, TextArray) else Jsonb(to_json_value(v)) if isinstance(v, (dict, list)) else v
                   for v in args.values()]
         query = sql.SQL("select public.{}({})").format(
             sql.Identifier(function),
             sql.SQL(", ").join(sql.SQL("{} => %s").format(sql.Identifier(n)) for n in names),
         )
-        conn = self._acquire()
+        try:
+            conn = self._acquire()
+        except psycopg.Error as exc:
+            raise DbError("unavailable", f"database unavailable: {type(exc).__name__}") from None
         broken = False
         try:
             with conn.cursor() as cur:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
-from lib.db.errors import error_for
+from lib.db.errors import DbError, error_for
 from lib.db.transport import check_arg_name, check_function_name, to_json_value
 
 
@@ -34,6 +34,7 @@ class SupabaseDatabase:
             return self._client
 
     def call(self, function: str, **args: Any) -> Any:
+        import httpx
         from postgrest.exceptions import APIError
 
         check_function_name(function)
@@ -42,6 +43,8 @@ class SupabaseDatabase:
             response = self._get_client().rpc(function, params).execute()
         except APIError as exc:
             raise error_for(exc.code, exc.message or "database API error") from None
+        except httpx.HTTPError as exc:
+            raise DbError("unavailable", f"database API unavailable: {type(exc).__name__}") from None
         self.calls += 1
         return response.data
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import queue
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -72,8 +73,7 @@ class PostgrestStandin:
         self.requests = 0
         self._server: Optional[ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
-        self._local = threading.local()
-        self._connections: list[Any] = []
+        self._idle: "queue.LifoQueue[Any]" = queue.LifoQueue()
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
@@ -87,7 +87,8 @@ class PostgrestStandin:
         Handler.standin = standin
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="postgrest-standin", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="postgrest-standin", daemon=True)
         self._thread.start()
         return self.base_url
 
@@ -106,13 +107,11 @@ class PostgrestStandin:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-        with self._lock:
-            connections, self._connections = self._connections, []
-        for conn in connections:
+        while True:
             try:
-                conn.close()
-            except Exception:
-                pass
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                break
 
     def __enter__(self) -> "PostgrestStandin":
         self.start()
@@ -122,16 +121,23 @@ class PostgrestStandin:
         self.stop()
 
     # ------------------------------------------------------------------ the RPC itself
-    def _connection(self) -> Any:
+    def _acquire(self) -> Any:
+        """An idle connection (ThreadingHTTPServer starts a thread per client, so pool, don't pin)."""
         import psycopg
 
-        conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            conn = psycopg.connect(self.database_url, autocommit=True, prepare_threshold=None)
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
+        while True:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                return psycopg.connect(self.database_url, autocommit=True, prepare_threshold=None)
+            if not conn.closed:
+                return conn
+
+    def _release(self, conn: Any) -> None:
+        if conn.closed or conn.info.transaction_status != 0 or self._server is None:
+            conn.close()
+        else:
+            self._idle.put(conn)
 
     def authorised(self, apikey: Optional[str], authorization: Optional[str]) -> bool:
         expected = self.service_key.encode()
@@ -147,7 +153,7 @@ class PostgrestStandin:
         from psycopg import sql
         from psycopg.types.json import Jsonb
 
-        conn = self._connection()
+        conn = self._acquire()
         try:
             with conn.transaction():
                 with conn.cursor() as cur:
@@ -174,6 +180,8 @@ class PostgrestStandin:
             code = exc.sqlstate or "XX000"
             raise _RpcError(_status_for(code), code, diag.message_primary or type(exc).__name__,
                             diag.message_detail, diag.message_hint) from None
+        finally:
+            self._release(conn)
         text = row[0] if row else None
         return "null" if text is None else text
 
@@ -199,6 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
     standin: PostgrestStandin
     protocol_version = "HTTP/1.1"
     server_version = "postgrest-standin"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stalls
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet in tests
         pass
@@ -209,7 +218,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
     def _error(self, status: int, code: str, message: str, details: Any = None, hint: Any = None) -> None:
         self._send(status, {"code": code, "message": message, "details": details, "hint": hint})
@@ -217,11 +227,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _drain(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
+            self.close_connection = True  # the unread body would desynchronise a kept-alive connection
             raise _RpcError(413, "PGRST413", "request body too large")
         return self.rfile.read(length) if length else b""
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
-        self.standin.requests += 1
+        with self.standin._lock:
+            self.standin.requests += 1
         try:
             raw = self._drain()
             if not self.standin.authorised(self.headers.get("apikey"), self.headers.get("Authorization")):
@@ -243,9 +255,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, None, raw=self.standin.call(function, body))
         except _RpcError as exc:
             self._send(exc.status, exc.body)
+        except Exception as exc:  # noqa: BLE001 - e.g. the database is down: PostgREST answers 503
+            self._error(503, "PGRST000", "Database connection error", f"{type(exc).__name__}: {exc}")
 
     def _not_served(self) -> None:
-        self._drain()
+        try:
+            self._drain()
+        except _RpcError as exc:
+            self._send(exc.status, exc.body)
+            return
         self._error(HTTPStatus.METHOD_NOT_ALLOWED, "PGRST117",
                     f"the PostgREST stand-in serves only POST {RPC_PREFIX}<function>")
 

@@ -170,8 +170,8 @@ class ModelSync:
                 return windows
         watermark = parse_time(work.get("watermark" if stream == "earnings" else "spending_watermark"))
         history_start = parse_time(work.get("history_start")) or self._floor()
-        if options.since:
-            start = max(options.since, history_start) if stream == "earnings" else options.since
+        if options.since and watermark is not None:
+            start = max(options.since, history_start)
         elif options.reconcile_days:
             day = (end - timedelta(days=options.reconcile_days)).replace(hour=0, minute=0, second=0, microsecond=0)
             start = day if watermark is not None else history_start

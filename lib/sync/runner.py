@@ -152,7 +152,8 @@ def run_sync(db: Optional[Database] = None, *, kind: str = "cron", config: Optio
                     return
                 claimed_count[0] += 1
             claimed = db.call("fanvue_claim_models", worker=worker, limit=1,
-                              lease_seconds=int(config.sync_max_duration_s) + 60, kind=kind)
+                              lease_seconds=int(config.sync_max_duration_s) + 60, kind=kind,
+                              not_attempted_since=run_end)
             if not claimed:
                 return
             work = claimed[0]

@@ -28,7 +28,9 @@ alter table public.sync_run_models enable row level security;
 alter table public.oauth_state_uses enable row level security;
 
 grant select on public.agencies, public.profiles, public.models, public.fanvue_transactions,
-  public.fanvue_sync_state, public.sync_runs, public.sync_run_models to authenticated;
+  public.fanvue_sync_state, public.sync_run_models to authenticated;
+-- A cron run spans agencies: its summary and error stay with the service role.
+grant select (id, kind, status, started_at, finished_at) on public.sync_runs to authenticated;
 -- Token columns are simply not granted.
 grant select (id, agency_id, kind, fanvue_user_uuid, fanvue_handle, expires_at, scopes, status,
   status_reason, last_refresh_at, last_refresh_outcome, last_error, last_error_at, created_at, updated_at)

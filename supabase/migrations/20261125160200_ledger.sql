@@ -51,6 +51,7 @@ begin
          sum(r.sign), sum(r.sign * r.gross_cents), sum(r.sign * r.net_cents)
     from jsonb_to_recordset(p_rows) as r(model_id uuid, sign int, kind text, source text,
                                          transaction_date timestamptz, gross_cents bigint, net_cents bigint)
+   where exists (select 1 from public.models m where m.id = r.model_id)  -- not while a model is deleted
    group by 1, 2, 3, 4
   having sum(r.sign) <> 0 or sum(r.sign * r.gross_cents) <> 0 or sum(r.sign * r.net_cents) <> 0
   on conflict (model_id, day, kind, source) do update

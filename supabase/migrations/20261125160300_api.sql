@@ -52,10 +52,11 @@ $$;
 revoke all on function private.work_item(uuid) from public;
 
 -- Claims up to p_limit due models (stalest first) for one worker. Models reached through an agency
--- connection are scheduled exactly like personal ones (F7).
+-- connection are scheduled exactly like personal ones (F7). p_not_attempted_since (the run's start)
+-- keeps one invocation from syncing a model twice.
 create function public.fanvue_claim_models(
   p_worker text, p_limit integer, p_lease_seconds integer default 300, p_kind text default 'cron',
-  p_include_not_due boolean default false
+  p_include_not_due boolean default false, p_not_attempted_since timestamptz default null
 ) returns jsonb
 language plpgsql
 set search_path = public, pg_temp
@@ -66,6 +67,9 @@ begin
   if p_limit is null or p_limit < 1 or p_limit > 1000 then
     raise exception 'p_limit must be between 1 and 1000' using errcode = 'FV422';
   end if;
+  if p_lease_seconds is null or p_lease_seconds < 1 then
+    raise exception 'p_lease_seconds must be positive' using errcode = 'FV422';
+  end if;
   with due as (
     select s.model_id
       from public.fanvue_sync_state s
@@ -75,6 +79,8 @@ begin
        and m.fanvue_user_uuid is not null
        and (s.lease_owner is null or s.lease_expires_at < now())
        and (p_include_not_due or s.next_sync_at <= now())
+       and (p_not_attempted_since is null or s.last_attempt_at is null
+            or s.last_attempt_at < p_not_attempted_since)
      order by s.next_sync_at, s.last_success_at nulls first, s.model_id
      limit p_limit
        for update of s skip locked
@@ -102,6 +108,9 @@ as $$
 declare
   v_state public.fanvue_sync_state;
 begin
+  if p_lease_seconds is null or p_lease_seconds < 1 then
+    raise exception 'p_lease_seconds must be positive' using errcode = 'FV422';
+  end if;
   select * into v_state from public.fanvue_sync_state where model_id = p_model_id for update;
   if not found then
     raise exception 'model % not found', p_model_id using errcode = 'FV404';
@@ -256,10 +265,12 @@ begin
 
   with src as (
     select distinct on (x.key) x.*
-      from jsonb_to_recordset(p_items) as x(key text, kind text, date timestamptz, source text,
+      from rows from (jsonb_to_recordset(p_items) as (key text, kind text, date timestamptz, source text,
            gross bigint, net bigint, currency text, order_id text, order_status text, fan_uuid text,
-           fan_handle text, message_uuid text, post_uuid text, raw jsonb)
-     order by x.key
+           fan_handle text, message_uuid text, post_uuid text, raw jsonb)) with ordinality
+           as x(key, kind, date, source, gross, net, currency, order_id, order_status, fan_uuid, fan_handle,
+                message_uuid, post_uuid, raw, pos)
+     order by x.key, x.pos desc
   ), written as (
     insert into public.fanvue_transactions as t
            (model_id, dedupe_key, kind, transaction_date, source, gross_cents, net_cents, currency,
@@ -668,6 +679,9 @@ as $$
 declare
   v_first boolean;
 begin
+  if p_expires_at is null or p_expires_at < now() then
+    return jsonb_build_object('first_use', false);
+  end if;
   delete from public.oauth_state_uses where expires_at < now() - interval '1 day';
   insert into public.oauth_state_uses (state_id, expires_at) values (p_state_id, p_expires_at)
   on conflict (state_id) do nothing;

@@ -37,7 +37,7 @@ def mismatches(sandbox: Any, sql: psycopg.Connection, *, with_spending: set[str]
         if got != (want["count"], want["gross"], want["net"]):
             problems.append(f"{truth[uuid].get('handle')}: ledger {got} != truth "
                             f"{(want['count'], want['gross'], want['net'])}")
-        if (ours_row["stored_gross"], ours_row["stored_net"], ours_row["stored_count"]) != got:
+        if (ours_row["stored_count"], ours_row["stored_gross"], ours_row["stored_net"]) != got:
             problems.append(f"{truth[uuid].get('handle')}: stored totals differ from ledger")
         if uuid in with_spending:
             spend = truth[uuid]["spending"]

@@ -1,0 +1,1 @@
+"""diagnose-revenue: the origin checklist answered by the system itself (facts, probe, checks, verdict)."""

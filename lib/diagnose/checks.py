@@ -1,0 +1,227 @@
+"""The checks: the origin debug checklist plus the ones our design adds, each pass/warn/fail with
+its evidence and the fix, and the verdict (root cause + ordered fix plan)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from lib.config import Settings
+from lib.diagnose.probe import ProbeReport
+
+# Most fundamental cause first: the verdict names the first failing check in this order.
+PRIORITY = ["token_valid", "fanvue_responds", "cron_recent", "ledger_equals_stored", "no_lease_stuck",
+            "backfill_complete", "no_duplicate_keys", "transactions_exist", "revenue_matches_fanvue",
+            "data_returned"]
+
+
+@dataclass
+class Check:
+    id: str
+    title: str
+    status: str  # pass | warn | fail
+    evidence: str
+    fix: Optional[str] = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "status": self.status, "evidence": self.evidence, "fix": self.fix}
+
+
+def _t(value: Any) -> Optional[datetime]:
+    if not value:
+        return None
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _hm(value: Any) -> str:
+    t = _t(value)
+    return t.strftime("%Y-%m-%d %H:%M UTC") if t else "never"
+
+
+def _usd(cents: Optional[int]) -> str:
+    return "n/a" if cents is None else f"${cents / 100:,.2f}"
+
+
+def build_checks(facts: dict[str, Any], probe: Optional[ProbeReport], config: Settings,
+                 base_url: str) -> list[Check]:
+    now = _t(facts["now"]) or datetime.now(timezone.utc)
+    model, stored, ledger = facts["model"], facts["stored"], facts["ledger"]
+    sync, connection = facts["sync"], facts.get("connection")
+    model_id = model["id"]
+    reconnect = (f"{base_url}/api/auth/fanvue/connect?agencyId={model['agency_id']}"
+                 if connection and connection.get("kind") == "agency"
+                 else f"{base_url}/api/auth/fanvue/connect?modelId={model_id}")
+    force_full = f"POST {base_url}/api/fanvue/force-sync-revenue?modelId={model_id}&full=true"
+    checks: list[Check] = [Check("data_returned", "diagnose endpoint returns data", "pass",
+                                 "this report was built from the database" + (" and Fanvue" if probe else ""))]
+
+    count = int(ledger.get("count") or 0)
+    if count > 0:
+        checks.append(Check("transactions_exist", "transactions exist in the database", "pass",
+                            f"{count} earnings from {_hm(ledger.get('first_date'))} to {_hm(ledger.get('last_date'))}"))
+    elif probe and probe.account_total_cents:
+        checks.append(Check("transactions_exist", "transactions exist in the database", "fail",
+                            f"no transactions stored, Fanvue reports {_usd(probe.account_total_cents)}",
+                            f"run {force_full}"))
+    else:
+        checks.append(Check("transactions_exist", "transactions exist in the database",
+                            "warn" if sync.get("backfill_completed_at") else "fail",
+                            "no transactions stored" + ("" if sync.get("backfill_completed_at")
+                                                        else " and the backfill has not completed"),
+                            None if sync.get("backfill_completed_at") else f"run {force_full}"))
+
+    if probe is None:
+        checks.append(Check("fanvue_responds", "Fanvue API responds with 200", "warn",
+                            "not probed (probe=false)", "call again without probe=false to test Fanvue"))
+    elif probe.token_error:
+        checks.append(Check("fanvue_responds", "Fanvue API responds with 200", "warn",
+                            "not called: no usable token (see token_valid)", None))
+    elif probe.status_code == 200:
+        checks.append(Check("fanvue_responds", "Fanvue API responds with 200", "pass",
+                            f"GET /users/me answered 200 in {probe.latency_ms} ms; rate limit remaining "
+                            f"{probe.rate_limit_remaining}"))
+    else:
+        what = f"HTTP {probe.status_code}" if probe.status_code else "no answer"
+        fix = ("reconnect at " + reconnect if probe.status_code in (401, 403)
+               else "the API version header was refused: update FANVUE_API_VERSION" if probe.api_version_accepted is False
+               else "Fanvue is unreachable or failing; the cron retries on its own, nothing to do unless it lasts")
+        checks.append(Check("fanvue_responds", "Fanvue API responds with 200", "fail",
+                            f"{what}: {probe.error or 'no detail'}", fix))
+
+    if not connection:
+        checks.append(Check("token_valid", "tokens are valid", "fail", "this model has no Fanvue connection",
+                            f"connect at {reconnect}"))
+    elif connection.get("status") != "active":
+        checks.append(Check("token_valid", "tokens are valid", "fail",
+                            f"connection is {connection.get('status')}: {connection.get('status_reason') or 'no reason recorded'}",
+                            f"reconnect at {reconnect}"))
+    elif probe and probe.token_error:
+        checks.append(Check("token_valid", "tokens are valid", "fail", probe.token_error,
+                            f"reconnect at {reconnect}" if probe.needs_reconnect
+                            else "retry; if it persists check FANVUE_CLIENT_ID/SECRET and TOKEN_ENCRYPTION_KEY"))
+    else:
+        expires = _t(connection.get("expires_at"))
+        left = int((expires - now).total_seconds()) if expires else None
+        status = "pass" if left is None or left > 0 or probe else "warn"
+        evidence = (f"access token valid for {left} s more" if left and left > 0 else
+                    "access token expired; it is refreshed (single-flight) on next use") + \
+                   f"; last refresh {_hm(connection.get('last_refresh_at'))} ({connection.get('last_refresh_outcome')})"
+        checks.append(Check("token_valid", "tokens are valid", status, evidence,
+                            None if status == "pass" else f"POST {base_url}/api/auth/fanvue/refresh?modelId={model_id}"))
+
+    last_cron = facts.get("last_cron_run")
+    cron_age = (now - _t(last_cron["started_at"])).total_seconds() if last_cron else None
+    success_age = (now - _t(sync["last_success_at"])).total_seconds() if sync.get("last_success_at") else None
+    if last_cron is None:
+        checks.append(Check("cron_recent", "the cron job ran recently", "fail", "no cron run recorded, ever",
+                            "declare the crons of vercel.json in production, set CRON_SECRET in Vercel, deploy"))
+    elif cron_age > config.cron_overdue_s:
+        checks.append(Check("cron_recent", "the cron job ran recently", "fail",
+                            f"last cron run {_hm(last_cron['started_at'])} ({int(cron_age // 60)} min ago, "
+                            f"status {last_cron['status']})",
+                            "check the Vercel cron logs and that CRON_SECRET matches; on Hobby crons run daily only"))
+    elif success_age is None or success_age > config.cron_overdue_s:
+        checks.append(Check("cron_recent", "the cron job ran recently", "fail",
+                            f"cron runs ({_hm(last_cron['started_at'])}) but this model last synced "
+                            f"{_hm(sync.get('last_success_at'))}: {sync.get('last_error') or sync.get('last_outcome') or 'no outcome'}",
+                            "fix the failing check above, then run " + force_full.replace("&full=true", "")))
+    else:
+        checks.append(Check("cron_recent", "the cron job ran recently", "pass",
+                            f"last cron run {_hm(last_cron['started_at'])} ({last_cron['status']}); "
+                            f"this model synced {_hm(sync.get('last_success_at'))}"))
+
+    stored_tuple = (stored["gross_cents"], stored["net_cents"], stored["count"])
+    ledger_tuple = (ledger["gross_cents"], ledger["net_cents"], ledger["count"])
+    if stored_tuple == ledger_tuple:
+        checks.append(Check("ledger_equals_stored", "stored revenue_total equals the ledger", "pass",
+                            f"{_usd(stored['gross_cents'])} stored = {_usd(ledger['gross_cents'])} in the ledger "
+                            f"({ledger.get('method')})"))
+    else:
+        checks.append(Check("ledger_equals_stored", "stored revenue_total equals the ledger", "fail",
+                            f"stored {_usd(stored['gross_cents'])} ({stored['count']} items) but the ledger sums to "
+                            f"{_usd(ledger['gross_cents'])} ({ledger['count']} items)",
+                            f"run {force_full.replace('&full=true', '')} (it recomputes the totals from the ledger)"))
+
+    constraint = facts.get("dedupe_constraint")
+    if constraint and constraint.get("valid"):
+        checks.append(Check("no_duplicate_keys", "no duplicate transactions", "pass",
+                            f"unique constraint {constraint['name']} enforces one row per dedupe key; "
+                            f"{facts.get('fallback_keyed', 0)} legacy items keyed without an order id"))
+    else:
+        checks.append(Check("no_duplicate_keys", "no duplicate transactions", "fail",
+                            "the unique constraint on (model_id, dedupe_key) is missing",
+                            "re-apply the migrations: supabase db push (or python -m lib.dev migrate)"))
+
+    progress = (sync.get("progress") or {}).get("earnings")
+    if sync.get("backfill_completed_at"):
+        checks.append(Check("backfill_complete", "history is fully backfilled", "pass",
+                            f"complete since {_hm(sync['backfill_completed_at'])}; watermark {_hm(sync.get('watermark'))}"))
+    else:
+        evidence = "the first backfill has not completed"
+        if progress:
+            start, end, resume = _t(progress["start"]), _t(progress["end"]), _t(progress["resume_end"])
+            done = (end - resume).total_seconds() / max(1.0, (end - start).total_seconds())
+            evidence += f": {done:.0%} of {start:%Y-%m-%d}..{end:%Y-%m-%d} stored, resuming at {_hm(resume)}"
+        checks.append(Check("backfill_complete", "history is fully backfilled", "fail", evidence,
+                            f"the cron continues it every run; to finish now run {force_full}"))
+
+    lease_owner, lease_expires = sync.get("lease_owner"), _t(sync.get("lease_expires_at"))
+    if not lease_owner:
+        checks.append(Check("no_lease_stuck", "no sync lease is stuck", "pass", "no sync holds this model now"))
+    elif lease_expires and lease_expires < now:
+        checks.append(Check("no_lease_stuck", "no sync lease is stuck", "fail",
+                            f"lease of {lease_owner} expired at {_hm(lease_expires)} without being released "
+                            "(the worker died)", "nothing to do: the next cron run reclaims it; or run "
+                            + force_full.replace("&full=true", "")))
+    else:
+        checks.append(Check("no_lease_stuck", "no sync lease is stuck", "pass",
+                            f"a {sync.get('lease_kind')} sync by {lease_owner} is running until {_hm(lease_expires)}"))
+
+    checks.append(_revenue_check(facts, probe, force_full))
+    return checks
+
+
+def _revenue_check(facts: dict[str, Any], probe: Optional[ProbeReport], force_full: str) -> Check:
+    title = "revenue matches Fanvue"
+    ledger_gross = int(facts["ledger"]["gross_cents"])
+    if probe is None or probe.account_total_cents is None:
+        return Check("revenue_matches_fanvue", title, "warn",
+                     "Fanvue's totals were not read" + (f" ({probe.error})" if probe and probe.error else ""),
+                     None if probe is None else "retry when Fanvue responds")
+    fanvue = probe.account_total_cents
+    diff = fanvue - ledger_gross
+    if diff == 0:
+        return Check("revenue_matches_fanvue", title, "pass",
+                     f"Fanvue account total {_usd(fanvue)} = ledger {_usd(ledger_gross)}")
+    ours_after = int((facts.get("after_watermark") or {}).get("gross_cents") or 0)
+    theirs_after = probe.since_watermark_gross_cents
+    pending = facts.get("pending") or {}
+    explanation = [f"Fanvue account total {_usd(fanvue)} vs ledger {_usd(ledger_gross)} (difference {_usd(diff)})"]
+    if theirs_after is not None and theirs_after - ours_after == diff:
+        explanation.append(f"fully explained by sales newer than the watermark ({_usd(theirs_after)} at Fanvue, "
+                           f"{_usd(ours_after)} stored): the next sync picks them up")
+        return Check("revenue_matches_fanvue", title, "warn", "; ".join(explanation),
+                     "nothing to do, or run force-sync-revenue to catch up now")
+    if pending.get("count"):
+        explanation.append(f"{pending['count']} pending orders ({_usd(pending.get('gross_cents'))}) in the ledger")
+    refunds = facts["stored"].get("refund_cents") or 0
+    if refunds:
+        explanation.append(f"refunds of {_usd(refunds)} are kept as separate ledger rows")
+    return Check("revenue_matches_fanvue", title, "fail", "; ".join(explanation), f"run {force_full}")
+
+
+def verdict(checks: list[Check]) -> dict[str, Any]:
+    by_id = {c.id: c for c in checks}
+    failing = [by_id[i] for i in PRIORITY if i in by_id and by_id[i].status == "fail"]
+    warning = [by_id[i] for i in PRIORITY if i in by_id and by_id[i].status == "warn"]
+    plan = [c.fix for c in failing + warning if c.fix]
+    plan = list(dict.fromkeys(plan))
+    if failing:
+        root = failing[0]
+        return {"status": "broken", "root_cause": f"{root.title}: no. {root.evidence}", "failing": [c.id for c in failing],
+                "fix_plan": plan}
+    if warning:
+        return {"status": "degraded", "root_cause": f"{warning[0].title}: {warning[0].evidence}",
+                "failing": [], "fix_plan": plan}
+    return {"status": "healthy", "root_cause": "none: revenue equals the ledger and Fanvue, and the sync is current",
+            "failing": [], "fix_plan": []}

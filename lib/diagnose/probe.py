@@ -1,0 +1,103 @@
+"""The live half of a diagnosis: can we reach Fanvue with this connection, and what does Fanvue say?
+
+Short timeouts, no retries, and the token comes from the normal lifecycle (a refresh, if one is due,
+is single-flight with the cron's).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Optional
+
+from lib.config import Settings
+from lib.db import Database
+from lib.safe_log import redact
+
+
+@dataclass
+class ProbeReport:
+    attempted: bool
+    reachable: bool = False
+    status_code: Optional[int] = None
+    latency_ms: Optional[float] = None
+    api_version_accepted: Optional[bool] = None
+    rate_limit_remaining: Optional[int] = None
+    error: Optional[str] = None
+    token_error: Optional[str] = None
+    needs_reconnect: bool = False
+    account_total_cents: Optional[int] = None
+    summary_all_time_gross_cents: Optional[int] = None
+    summary_all_time_net_cents: Optional[int] = None
+    since_watermark_gross_cents: Optional[int] = None
+    daily: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def probe(db: Database, facts: dict[str, Any], config: Settings) -> ProbeReport:
+    from lib.fanvue.client import FanvueClient
+    from lib.fanvue.errors import FanvueError
+    from lib.tokens import ConnectionTokens, TokenError
+
+    connection = facts.get("connection")
+    model = facts["model"]
+    report = ProbeReport(attempted=True)
+    if not connection:
+        report.error = "no Fanvue connection"
+        return report
+    tokens = ConnectionTokens(db, connection["id"], config=config)
+    deadline = time.monotonic() + config.diagnose_probe_timeout_s * 3
+    client = FanvueClient(tokens, owner_uuid=str(connection["fanvue_user_uuid"]), api_base=config.fanvue_api_base,
+                          api_version=config.fanvue_api_version, timeout=config.diagnose_probe_timeout_s,
+                          max_retries=0, max_rate_limit_retries=0, deadline=deadline)
+    try:
+        try:
+            tokens.access_token()
+        except TokenError as exc:
+            report.token_error, report.needs_reconnect = redact(str(exc)), exc.needs_reconnect
+            report.error = report.token_error
+            return report
+        result = client.probe()
+        report.reachable = result.status is not None
+        report.status_code = result.status
+        report.latency_ms = round(result.latency_ms, 1) if result.latency_ms is not None else None
+        report.api_version_accepted = result.version_accepted
+        report.rate_limit_remaining = result.rate_limit_remaining
+        report.error = redact(result.error) if result.error else None
+        if not result.ok:
+            return report
+        personal = (connection.get("kind") == "creator"
+                    and str(connection.get("fanvue_user_uuid")) == str(model.get("fanvue_user_uuid")))
+        creator = None if personal else str(model.get("fanvue_user_uuid"))
+        try:
+            account = client.account(creator)
+            report.account_total_cents = _cents(account.account.earnings.total)
+            summary = client.earnings_summary(creator)
+            all_time = ((summary.get("totals") or {}).get("allTime") or {})
+            report.summary_all_time_gross_cents = _cents(all_time.get("gross"))
+            report.summary_all_time_net_cents = _cents(all_time.get("net"))
+            watermark = facts["sync"].get("watermark")
+            if watermark:
+                since = client.earnings_summary(creator, start=datetime.fromisoformat(str(watermark)))
+                report.since_watermark_gross_cents = _cents(((since.get("totals") or {}).get("allTime") or {}).get("gross"))
+            now = datetime.now(timezone.utc)
+            daily = client.earnings_summary(creator, start=(now - timedelta(days=90)).replace(
+                hour=0, minute=0, second=0, microsecond=0), granularity="day")
+            report.daily = [{"day": str(p.get("periodStart", ""))[:10], "gross_cents": _cents(p.get("gross"))}
+                            for p in daily.get("overTime") or []]
+        except FanvueError as exc:
+            report.error = redact(f"Fanvue totals unavailable: {exc}")
+    finally:
+        client.close()
+    return report
+
+
+def _cents(value: Any) -> Optional[int]:
+    if value is None:
+        return None
+    try:
+        return int(round(float(value)))
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,24 @@
+"""diagnose-revenue: resolve the model within the caller's agency, build the report, pick the format."""
+from __future__ import annotations
+
+from lib.access import resolve_model
+from lib.config import settings
+from lib.db import get_database
+from lib.diagnose.render import as_html, as_text
+from lib.diagnose.report import build_report
+from lib.http.response import Response, json_response
+from lib.http.shell import Request
+
+
+def diagnose_endpoint(request: Request) -> Response:
+    q = request.query
+    db = get_database()
+    config = settings()
+    model = resolve_model(db, request.principal, str(q.model_id) if q.model_id else None, q.model_name)
+    report = build_report(db, model["id"], probe=q.probe, config=config, base_url=config.public_base_url)
+    fmt = q.format or ("html" if request.accepts_html() else "json")
+    if fmt == "text":
+        return Response(body=as_text(report), content_type="text/plain")
+    if fmt == "html":
+        return Response(body=as_html(report), content_type="text/html")
+    return json_response(report)
