@@ -20,25 +20,39 @@ from lib.http.shell import Principal
 
 JWKS_TTL_S = 600.0
 JWKS_MIN_REFETCH_S = 30.0
+IAT_SKEW_S = 30.0  # python-jose checks exp and nbf but not an `iat` in the future
 _ASYMMETRIC = {"EC": "ES256", "RSA": "RS256"}
 
 
 class JwksCache:
-    """Thread-safe JWKS cache (Fluid compute shares module globals across request threads)."""
+    """Thread-safe JWKS cache (Fluid compute shares module globals across request threads).
+
+    Keys are kept ~10 minutes; an unknown `kid` or an expired cache causes a refetch, but never more
+    than one attempt (successful or not) per JWKS_MIN_REFETCH_S, so a flood of tokens with made-up
+    key ids, or a JWKS endpoint that is down, cannot turn every request into an outbound fetch.
+    When a fetch fails the keys we had are kept.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._keys: dict[str, dict[str, Any]] = {}
-        self._fetched_at = 0.0
+        self._fetched_at = float("-inf")    # last successful fetch
+        self._attempted_at = float("-inf")  # last attempt, successful or not
         self._url: Optional[str] = None
         self.fetches = 0
+        self.attempts = 0
 
     def key_for(self, url: str, kid: Optional[str]) -> Optional[dict[str, Any]]:
+        if kid is not None and not isinstance(kid, str):
+            return None
         now = time.monotonic()
         with self._lock:
-            stale = url != self._url or now - self._fetched_at > JWKS_TTL_S
-            unknown = kid not in self._keys and now - self._fetched_at > JWKS_MIN_REFETCH_S
-            if stale or unknown:
+            if url != self._url:  # another project's JWKS: nothing cached applies
+                self._keys, self._url = {}, url
+                self._fetched_at = self._attempted_at = float("-inf")
+            stale = now - self._fetched_at > JWKS_TTL_S
+            unknown = kid is not None and kid not in self._keys
+            if (stale or unknown) and now - self._attempted_at > JWKS_MIN_REFETCH_S:
                 self._refetch(url, now)
             if kid is None and len(self._keys) == 1:
                 return next(iter(self._keys.values()))
@@ -47,21 +61,25 @@ class JwksCache:
     def _refetch(self, url: str, now: float) -> None:
         import httpx
 
+        self._attempted_at = now
+        self.attempts += 1
         try:
             response = httpx.get(url, timeout=5.0)
             response.raise_for_status()
             keys = response.json().get("keys", [])
-        except (httpx.HTTPError, ValueError, AttributeError):
-            self._fetched_at = now  # rate-limits retries; keep the keys we had
-            return
-        self._keys = {k.get("kid", f"_{i}"): k for i, k in enumerate(keys) if isinstance(k, dict)}
+            if not isinstance(keys, list):
+                raise ValueError("JWKS keys is not a list")
+        except (httpx.HTTPError, ValueError, AttributeError, TypeError):
+            return  # rate-limited by _attempted_at; keep the keys we had
+        self._keys = {str(k.get("kid", f"_{i}")): k for i, k in enumerate(keys) if isinstance(k, dict)}
         self._fetched_at = now
-        self._url = url
         self.fetches += 1
 
     def clear(self) -> None:
         with self._lock:
-            self._keys, self._fetched_at, self._url = {}, 0.0, None
+            self._keys, self._url = {}, None
+            self._fetched_at = self._attempted_at = float("-inf")
+            self.fetches = self.attempts = 0
 
 
 JWKS = JwksCache()
@@ -82,11 +100,14 @@ def verify_dashboard_token(token: str) -> dict[str, Any]:
     except JOSEError:
         raise unauthorized("malformed bearer token") from None
     alg = header.get("alg")
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise unauthorized("malformed bearer token")
     try:
         if alg == "HS256" and config.supabase_jwt_secret:
             claims = _decode(jwt, token, config.supabase_jwt_secret, "HS256", issuer)
         elif alg in ("ES256", "RS256") and config.jwks_url:
-            key = JWKS.key_for(config.jwks_url, header.get("kid"))
+            key = JWKS.key_for(config.jwks_url, kid)
             if key is None:
                 raise unauthorized("token signed with an unknown key")
             expected = _ASYMMETRIC.get(key.get("kty", ""))
@@ -99,9 +120,15 @@ def verify_dashboard_token(token: str) -> dict[str, Any]:
         raise unauthorized("invalid or expired token") from None
     sub = claims.get("sub")
     try:
-        uuid.UUID(str(sub))
+        # canonical form: Postgres refuses some spellings uuid.UUID accepts (urn:uuid:...)
+        claims["sub"] = str(uuid.UUID(sub)) if isinstance(sub, str) and len(sub) <= 64 else None
     except ValueError:
-        raise unauthorized("token has no valid subject") from None
+        claims["sub"] = None
+    if claims["sub"] is None:
+        raise unauthorized("token has no valid subject")
+    iat = claims.get("iat")
+    if iat is not None and (not isinstance(iat, (int, float)) or iat > time.time() + IAT_SKEW_S):
+        raise unauthorized("token is issued in the future")
     if claims.get("role") != "authenticated":
         raise unauthorized("token is not a signed-in user's token")
     return claims

@@ -47,6 +47,8 @@ class Settings(BaseModel):
     sync_window_days: int = Field(default=30, ge=1, le=3650)
     sync_history_floor: str = "2019-01-01T00:00:00Z"
     sync_fanout_max: int = Field(default=0, ge=0, le=64)
+    sync_models_per_invocation: int = Field(default=40, ge=1, le=10000)
+    vercel_url: Optional[str] = None
     reconcile_days: int = Field(default=35, ge=1, le=3650)
     token_refresh_margin_s: int = Field(default=300, ge=0, le=3000)
     token_idle_refresh_s: int = Field(default=86400, ge=60)
@@ -68,6 +70,13 @@ class Settings(BaseModel):
         if self.supabase_url:
             return self.supabase_url.rstrip("/") + "/auth/v1/.well-known/jwks.json"
         return None
+
+    @property
+    def function_base_url(self) -> str:
+        """Where this deployment's functions live (PUBLIC_BASE_URL, else Vercel's VERCEL_URL)."""
+        if self.vercel_url and self.public_base_url == "http://127.0.0.1:3000":
+            return "https://" + self.vercel_url
+        return self.public_base_url
 
     @property
     def sync_budget_s(self) -> float:

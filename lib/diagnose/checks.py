@@ -103,9 +103,13 @@ def build_checks(facts: dict[str, Any], probe: Optional[ProbeReport], config: Se
         expires = _t(connection.get("expires_at"))
         left = int((expires - now).total_seconds()) if expires else None
         status = "pass" if left is None or left > 0 or probe else "warn"
-        evidence = (f"access token valid for {left} s more" if left and left > 0 else
-                    "access token expired; it is refreshed (single-flight) on next use") + \
-                   f"; last refresh {_hm(connection.get('last_refresh_at'))} ({connection.get('last_refresh_outcome')})"
+        if probe and probe.token_refreshed:
+            evidence = ("access token was due (expired or refused); refreshed now through the single-flight "
+                        f"lease, valid until {_hm(probe.token_expires_at)}")
+        else:
+            evidence = (f"access token valid for {left} s more" if left and left > 0 else
+                        "access token expired; it is refreshed (single-flight) on next use") + \
+                       f"; last refresh {_hm(connection.get('last_refresh_at'))} ({connection.get('last_refresh_outcome')})"
         checks.append(Check("token_valid", "tokens are valid", status, evidence,
                             None if status == "pass" else f"POST {base_url}/api/auth/fanvue/refresh?modelId={model_id}"))
 

@@ -26,6 +26,8 @@ class ProbeReport:
     error: Optional[str] = None
     token_error: Optional[str] = None
     needs_reconnect: bool = False
+    token_refreshed: bool = False
+    token_expires_at: Optional[datetime] = None
     account_total_cents: Optional[int] = None
     summary_all_time_gross_cents: Optional[int] = None
     summary_all_time_net_cents: Optional[int] = None
@@ -58,8 +60,23 @@ def probe(db: Database, facts: dict[str, Any], config: Settings) -> ProbeReport:
         except TokenError as exc:
             report.token_error, report.needs_reconnect = redact(str(exc)), exc.needs_reconnect
             report.error = report.token_error
+            _note_refresh(report, tokens)
             return report
         result = client.probe()
+        if result.status == 401:
+            # The token the database calls valid was refused: one refresh through the lifecycle
+            # (single-flight with the cron), then one retry, exactly like a sync would do.
+            try:
+                tokens.refresh_after_unauthorized(tokens.access_token())
+            except TokenError as exc:
+                report.token_error, report.needs_reconnect = redact(str(exc)), exc.needs_reconnect
+                report.error = report.token_error
+                report.status_code = result.status
+                report.reachable = True
+                _note_refresh(report, tokens)
+                return report
+            result = client.probe()
+        _note_refresh(report, tokens)
         report.reachable = result.status is not None
         report.status_code = result.status
         report.latency_ms = round(result.latency_ms, 1) if result.latency_ms is not None else None
@@ -81,7 +98,8 @@ def probe(db: Database, facts: dict[str, Any], config: Settings) -> ProbeReport:
             watermark = facts["sync"].get("watermark")
             if watermark:
                 since = client.earnings_summary(creator, start=datetime.fromisoformat(str(watermark)))
-                report.since_watermark_gross_cents = _cents(((since.get("totals") or {}).get("allTime") or {}).get("gross"))
+                # totals.allTime ignores the date range; the range total is the sum of the breakdown.
+                report.since_watermark_gross_cents = _range_gross(since)
             now = datetime.now(timezone.utc)
             daily = client.earnings_summary(creator, start=(now - timedelta(days=90)).replace(
                 hour=0, minute=0, second=0, microsecond=0), granularity="day")
@@ -92,6 +110,27 @@ def probe(db: Database, facts: dict[str, Any], config: Settings) -> ProbeReport:
     finally:
         client.close()
     return report
+
+
+def _note_refresh(report: ProbeReport, tokens: Any) -> None:
+    if tokens.refreshes:
+        report.token_refreshed = True
+        report.token_expires_at = getattr(tokens, "_expires_at", None)
+
+
+def _range_gross(summary: dict[str, Any]) -> Optional[int]:
+    """Gross over the summary's [startDate, endDate): the source breakdown, else the chart series."""
+    breakdown = summary.get("breakdownBySource")
+    if isinstance(breakdown, dict) and breakdown:
+        values = [_cents((v or {}).get("gross")) for v in breakdown.values() if isinstance(v, dict)]
+        if values and all(v is not None for v in values):
+            return sum(values)
+    series = summary.get("overTime")
+    if isinstance(series, list):
+        values = [_cents((p or {}).get("gross")) for p in series]
+        if all(v is not None for v in values):
+            return sum(values)
+    return None
 
 
 def _cents(value: Any) -> Optional[int]:

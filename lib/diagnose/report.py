@@ -24,6 +24,8 @@ def build_report(db: Database, model_id: str, *, probe: bool, config: Settings, 
     connection = facts.get("connection") or {}
     now = datetime.fromisoformat(str(facts["now"]))
     expires = connection.get("expires_at")
+    if report_probe is not None and report_probe.token_refreshed and report_probe.token_expires_at:
+        expires = report_probe.token_expires_at.isoformat()  # the probe just refreshed it
     seconds_left = int((datetime.fromisoformat(str(expires)) - now).total_seconds()) if expires else None
     last_cron = facts.get("last_cron_run")
     success = sync.get("last_success_at")
@@ -51,6 +53,7 @@ def build_report(db: Database, model_id: str, *, probe: bool, config: Settings, 
             "last_refresh_outcome": connection.get("last_refresh_outcome"),
             "last_error": connection.get("last_error"), "last_error_at": connection.get("last_error_at"),
             "scopes": connection.get("scopes"),
+            "refreshed_by_probe": bool(report_probe and report_probe.token_refreshed),
         },
         "sync": {
             "watermark": sync.get("watermark"), "history_start": sync.get("history_start"),

@@ -39,10 +39,11 @@ def force_sync_endpoint(request: Request) -> Response:
         "window": {"start": result.window_start, "end": result.window_end, "watermark": result.watermark},
         "requests": result.requests,
         "duration_s": round(result.duration_s, 3),
-        "error": result.error,
+        "error": None,
     }
     if result.outcome == "partial":
         body["message"] = "time budget reached; progress is saved and the cron continues the backfill"
+        body["error"] = {"code": "time_budget_reached", "message": result.error or body["message"]}
         return json_response(body, status=202)
     if result.outcome == "failed":
         status = 409 if result.needs_reconnect else 502

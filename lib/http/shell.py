@@ -59,7 +59,7 @@ class Request:
             return None
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # "[[[[..." nests past the stack
             raise bad_request("malformed_body", "request body is not valid JSON") from None
 
     def accepts_html(self) -> bool:

@@ -1,0 +1,18 @@
+"""POST /api/webhooks/fanvue - Fanvue event deliveries (signed); marks the creator due for a sync."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from lib.http.shell import Endpoint, Request, Response  # noqa: E402
+
+
+class handler(Endpoint):
+    methods = ("POST",)
+    auth = "webhook"  # the X-Fanvue-Signature HMAC authenticates the delivery (lib.webhooks)
+    max_body_bytes = 64 * 1024
+
+    def respond(self, request: Request) -> Response:
+        from lib.endpoints.webhook import receive_webhook
+
+        return receive_webhook(request)
