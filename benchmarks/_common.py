@@ -137,6 +137,24 @@ class Postgres:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
 
+    def cpu_s(self) -> float:
+        """CPU seconds used so far by the server: postmaster, live backends, and exited backends."""
+        import psutil
+
+        try:
+            root = psutil.Process(self.server.get_pid())
+            t = root.cpu_times()
+            total = t.user + t.system + t.children_user + t.children_system
+            for child in root.children(recursive=True):
+                try:
+                    ct = child.cpu_times()
+                    total += ct.user + ct.system
+                except psutil.Error:
+                    pass
+            return total
+        except psutil.Error:
+            return 0.0
+
     def rss_mb(self) -> float:
         """Resident memory of the whole Postgres server (postmaster + backends)."""
         import psutil
@@ -286,12 +304,22 @@ def child_report(result: dict[str, Any]) -> None:
     """Called by a child at its end: adds its own peak RSS (getrusage) and prints the result line."""
     import resource
 
-    result["ru_maxrss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    result["ru_maxrss_children_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["ru_maxrss_mb"] = round(me.ru_maxrss / 1024, 1)
+    result["ru_maxrss_children_mb"] = round(kids.ru_maxrss / 1024, 1)
+    result["cpu_s"] = round(me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime, 2)
     print(RESULT_PREFIX + json.dumps(result, default=str), flush=True)
 
 
 # ----------------------------------------------------------------------------- output
+def own_cpu_s() -> float:
+    """CPU seconds of this process so far (the sandbox lives here in most benchmarks)."""
+    import resource
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime + me.ru_stime
+
+
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     rows = [[_fmt(c) for c in r] for r in rows]
     widths = [max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h)) for i, h in enumerate(headers)]

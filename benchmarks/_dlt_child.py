@@ -16,15 +16,16 @@ import time
 RESULT_PREFIX = "BENCH-RESULT "
 
 
-def _credentials(url: str) -> dict:
-    """dlt's credentials need a host: a unix-socket URL (?host=/dir) becomes the socket directory."""
-    from urllib.parse import parse_qs, unquote, urlsplit
+def _credentials(url: str) -> str:
+    """dlt insists on a host: a unix-socket URL (postgresql://u:@/db?host=/dir) gets host=localhost
+    in the authority, and libpq lets the ?host= query parameter (the socket directory) win."""
+    from urllib.parse import parse_qs, urlsplit
 
     u = urlsplit(url)
-    query = parse_qs(u.query)
-    return {"drivername": "postgresql", "database": unquote(u.path.lstrip("/")),
-            "username": unquote(u.username or "postgres"), "password": unquote(u.password or "") or "unused",
-            "host": query.get("host", [u.hostname or "localhost"])[0], "port": u.port or 5432}
+    if u.hostname or "host" not in parse_qs(u.query):
+        return url
+    user = u.username or "postgres"
+    return f"{u.scheme}://{user}:{u.password or 'unused'}@localhost{u.path}?{u.query}"
 
 
 def main() -> int:
@@ -82,8 +83,10 @@ def main() -> int:
         pass
     out = {"side": "dlt", "elapsed_s": round(elapsed, 3), "import_s": round(import_s, 3), "steps": steps,
            "normalized_rows": rows, "has_failed_jobs": bool(info.has_failed_jobs), "dlt": dlt.__version__}
-    out["ru_maxrss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    out["ru_maxrss_children_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    out["ru_maxrss_mb"] = round(me.ru_maxrss / 1024, 1)
+    out["ru_maxrss_children_mb"] = round(kids.ru_maxrss / 1024, 1)
+    out["cpu_s"] = round(me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime, 2)
     print(RESULT_PREFIX + json.dumps(out), flush=True)
     return 0
 

@@ -41,10 +41,8 @@ class Settings(BaseModel):
     sync_max_duration_s: int = Field(default=300, ge=5, le=900)
     sync_safety_margin_s: int = Field(default=30, ge=1, le=300)
     sync_concurrency: int = Field(default=4, ge=1, le=64)
-    sync_batch_size: int = Field(default=25, ge=1, le=1000)
     sync_interval_s: int = Field(default=900, ge=0)
     sync_lookback_days: float = Field(default=3.0, ge=0)
-    sync_window_days: int = Field(default=30, ge=1, le=3650)
     sync_history_floor: str = "2019-01-01T00:00:00Z"
     sync_fanout_max: int = Field(default=0, ge=0, le=64)
     sync_models_per_invocation: int = Field(default=40, ge=1, le=10000)

@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATA_DIR = ROOT / ".data" / "pg"
+DEFAULT_DATA_DIR = Path(os.environ.get("LOCAL_DATA_DIR") or ROOT / ".data") / "pg"
 
 
 def start_embedded(data_dir: Path = DEFAULT_DATA_DIR):

@@ -228,7 +228,7 @@ def _any_model(url: str) -> str:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        return str(conn.execute("select id from models where agency_id = %s order by name limit 1",
+        return str(conn.execute("select id from models where agency_id = %s order by transaction_count, name limit 1",
                                 (localenv.DEMO_AGENCY_ID,)).fetchone()[0])
 
 

@@ -73,6 +73,11 @@ def build_checks(facts: dict[str, Any], probe: Optional[ProbeReport], config: Se
     if probe is None:
         checks.append(Check("fanvue_responds", "Fanvue API responds with 200", "warn",
                             "not probed (probe=false)", "call again without probe=false to test Fanvue"))
+    elif probe.token_endpoint_down:
+        checks.append(Check("fanvue_responds", "Fanvue API responds with 200", "fail",
+                            f"Fanvue's token endpoint failed while refreshing a due token: {probe.token_error}",
+                            "Fanvue is unreachable or failing; the cron retries on its own, nothing to do unless "
+                            "it lasts"))
     elif probe.token_error:
         checks.append(Check("fanvue_responds", "Fanvue API responds with 200", "warn",
                             "not called: no usable token (see token_valid)", None))
@@ -95,6 +100,10 @@ def build_checks(facts: dict[str, Any], probe: Optional[ProbeReport], config: Se
         checks.append(Check("token_valid", "tokens are valid", "fail",
                             f"connection is {connection.get('status')}: {connection.get('status_reason') or 'no reason recorded'}",
                             f"reconnect at {reconnect}"))
+    elif probe and probe.token_endpoint_down:
+        checks.append(Check("token_valid", "tokens are valid", "warn",
+                            "the access token is due and could not be refreshed: Fanvue's token endpoint failed "
+                            "(see fanvue_responds); the next sync retries the refresh", None))
     elif probe and probe.token_error:
         checks.append(Check("token_valid", "tokens are valid", "fail", probe.token_error,
                             f"reconnect at {reconnect}" if probe.needs_reconnect

@@ -25,6 +25,7 @@ class ProbeReport:
     rate_limit_remaining: Optional[int] = None
     error: Optional[str] = None
     token_error: Optional[str] = None
+    token_endpoint_down: bool = False  # the refresh failed because Fanvue's token endpoint failed
     needs_reconnect: bool = False
     token_refreshed: bool = False
     token_expires_at: Optional[datetime] = None
@@ -58,8 +59,7 @@ def probe(db: Database, facts: dict[str, Any], config: Settings) -> ProbeReport:
         try:
             tokens.access_token()
         except TokenError as exc:
-            report.token_error, report.needs_reconnect = redact(str(exc)), exc.needs_reconnect
-            report.error = report.token_error
+            _token_failed(report, exc)
             _note_refresh(report, tokens)
             return report
         result = client.probe()
@@ -69,8 +69,7 @@ def probe(db: Database, facts: dict[str, Any], config: Settings) -> ProbeReport:
             try:
                 tokens.refresh_after_unauthorized(tokens.access_token())
             except TokenError as exc:
-                report.token_error, report.needs_reconnect = redact(str(exc)), exc.needs_reconnect
-                report.error = report.token_error
+                _token_failed(report, exc)
                 report.status_code = result.status
                 report.reachable = True
                 _note_refresh(report, tokens)
@@ -110,6 +109,17 @@ def probe(db: Database, facts: dict[str, Any], config: Settings) -> ProbeReport:
     finally:
         client.close()
     return report
+
+
+def _token_failed(report: ProbeReport, exc: Exception) -> None:
+    from lib.fanvue.errors import OAuthUnavailable
+
+    report.token_error, report.needs_reconnect = redact(str(exc)), bool(getattr(exc, "needs_reconnect", False))
+    report.error = report.token_error
+    # TokenError is raised `from None` inside the lifecycle; the OAuth failure is still its context.
+    report.token_endpoint_down = isinstance(exc.__context__, OAuthUnavailable)
+    if report.token_endpoint_down:
+        report.reachable = False
 
 
 def _note_refresh(report: ProbeReport, tokens: Any) -> None:

@@ -110,6 +110,29 @@ class Endpoint(BaseHTTPRequestHandler):
         # The default logs the raw request line, which may carry query values; log path only.
         pass
 
+    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+        """What http.server itself refuses (unknown method, oversized header or URI, bad request
+        line) is answered like everything else: JSON {"error": {...}}, not the stdlib HTML page. A
+        method we have no do_ handler for (TRACE, CONNECT, PROPFIND...) is a 405 with Allow, not a 501."""
+        allow = ", ".join(self.methods)
+        headers: dict[str, str] = {}
+        if code == 501:
+            code, error_code, headers = 405, "method_not_allowed", {"Allow": allow}
+            message = f"{str(self.command)[:20]} is not allowed here; use {allow}"
+        else:
+            error_code = {400: "bad_request", 408: "request_timeout", 414: "uri_too_long",
+                          431: "header_too_large", 505: "http_version_not_supported"}.get(code, "bad_request")
+        try:
+            from http import HTTPStatus
+
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "error"
+        self.close_connection = True
+        response = Response(status=code, body={"error": {"code": error_code, "message": str(message or phrase)[:200]}},
+                            headers=dict(headers, **{"Cache-Control": "no-store", "Connection": "close"}))
+        self._write(str(self.command or "GET"), response)
+
     def _serve(self, method: str) -> None:
         request_id = secrets.token_hex(8)
         started = time.monotonic()

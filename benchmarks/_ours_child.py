@@ -1,0 +1,112 @@
+"""Our side of the full-sync benchmark, run in a child process (the app's virtualenv) so its peak
+RSS is its own. Prints one result line (see _common.RESULT_PREFIX).
+
+    sync       run_sync (the cron path) over the one due model: full history into Postgres
+    fetch      fetch-only baseline: our FanvueClient reading every page of the same window, no DB
+    fetch-raw  transport ceiling: httpx + json following nextCursor, no validation, no DB
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import API_VERSION, child_report  # noqa: E402
+
+
+class StaticTokens:
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def access_token(self) -> str:
+        return self.token
+
+    def refresh_after_unauthorized(self, rejected: str) -> str:
+        raise RuntimeError("static token rejected")
+
+
+def run_sync_mode(args: argparse.Namespace) -> dict:
+    from lib.config import settings
+    from lib.db.postgres import PostgresDatabase
+    from lib.sync.engine import SyncOptions
+    from lib.sync.runner import run_sync
+
+    config = settings()
+    db = PostgresDatabase(config.database_url, max_connections=max(4, config.sync_concurrency * 2))
+    started = time.perf_counter()
+    summary = run_sync(db, kind="cli", config=config, options=SyncOptions(), max_models=args.max_models)
+    elapsed = time.perf_counter() - started
+    db.close()
+    data = summary.as_json()
+    return {"side": "ours", "elapsed_s": round(elapsed, 3), "status": data["status"], "totals": data["totals"],
+            "outcomes": data["outcomes"], "db_calls": db.calls,
+            "pages": sum(m.pages for m in summary.models),
+            "errors": [m.error for m in summary.models if m.error][:3]}
+
+
+def run_fetch_mode(args: argparse.Namespace) -> dict:
+    from lib.fanvue.client import FanvueClient
+
+    start = datetime.fromisoformat(args.start.replace("Z", "+00:00"))
+    end = datetime.now(timezone.utc)
+    client = FanvueClient(StaticTokens(args.token), owner_uuid=args.owner, api_base=args.base)
+    items = pages = 0
+    started = time.perf_counter()
+    for page in client.earnings_pages(args.creator, start, end, 50):
+        items += len(page.items)
+        pages += 1
+    elapsed = time.perf_counter() - started
+    client.close()
+    return {"side": "fetch", "elapsed_s": round(elapsed, 3), "items": items, "pages": pages,
+            "requests": client.requests_made}
+
+
+def run_fetch_raw_mode(args: argparse.Namespace) -> dict:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {args.token}", "X-Fanvue-API-Version": API_VERSION}
+    path = f"/creators/{args.creator}/insights/earnings"
+    items = pages = 0
+    started = time.perf_counter()
+    with httpx.Client(base_url=args.base, headers=headers) as http:
+        cursor = None
+        while True:
+            params = {"size": 50, "startDate": args.start}
+            if cursor:
+                params["cursor"] = cursor
+            body = http.get(path, params=params).json()
+            items += len(body["data"])
+            pages += 1
+            cursor = body.get("nextCursor")
+            if not cursor:
+                break
+    elapsed = time.perf_counter() - started
+    return {"side": "fetch-raw", "elapsed_s": round(elapsed, 3), "items": items, "pages": pages}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("mode", choices=["sync", "fetch", "fetch-raw"])
+    p.add_argument("--max-models", type=int, default=1)
+    p.add_argument("--base", help="sandbox base URL (fetch modes)")
+    p.add_argument("--token", help="bearer token (fetch modes)")
+    p.add_argument("--owner", help="token owner uuid (fetch: rate-limit bucket key)")
+    p.add_argument("--creator", help="creator uuid (fetch modes)")
+    p.add_argument("--start", default="2019-01-01T00:00:00.000Z", help="window start (fetch modes)")
+    a = p.parse_args()
+    t0 = time.perf_counter()
+    out = {"sync": run_sync_mode, "fetch": run_fetch_mode, "fetch-raw": run_fetch_raw_mode}[a.mode](a)
+    out["process_s"] = round(time.perf_counter() - t0, 3)
+    out["pid"] = os.getpid()
+    child_report(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
