@@ -32,6 +32,7 @@ def route_table(api_dir: Path = API_DIR) -> dict[str, Path]:
 
 
 def load_handler(path: Path) -> type:
+    path = path.resolve()
     name = "vercel_fn_" + "_".join(path.relative_to(API_DIR.parent).with_suffix("").parts).replace("-", "_")
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader

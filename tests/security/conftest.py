@@ -241,6 +241,39 @@ def writes(database_url: str, sec: Sec) -> Iterator[Writes]:
     w.conn.close()
 
 
+@dataclass
+class RawResponse:
+    status_code: int
+    headers: Any
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+def raw_request(sec: "Sec", data: bytes, timeout: float = 10.0) -> RawResponse:
+    """Sends bytes as they are over a socket (no client-side logging, no client-side validation)."""
+    import http.client
+    import socket
+    from urllib.parse import urlsplit
+
+    host, port = urlsplit(sec.functions).hostname, urlsplit(sec.functions).port
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(data)
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = response.read()
+        return RawResponse(response.status, response.headers, body)
+
+
 def assert_error(response: httpx.Response, status: int, code: Optional[str] = None) -> dict[str, Any]:
     assert response.status_code == status, (response.status_code, response.text[:500])
     assert response.headers.get("content-type", "").startswith("application/json"), response.headers
