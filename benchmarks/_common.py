@@ -175,6 +175,13 @@ def sql_one(url: str, query: str, params: Sequence[Any] = ()) -> Any:
         return row[0] if row and len(row) == 1 else row
 
 
+def sql_exec(url: str, script: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(script)
+
+
 # ----------------------------------------------------------------------------- a connected agency
 @dataclass
 class Agency:

@@ -100,10 +100,14 @@ def main() -> int:
     p.add_argument("--creator", help="creator uuid (fetch modes)")
     p.add_argument("--start", default="2019-01-01T00:00:00.000Z", help="window start (fetch modes)")
     a = p.parse_args()
+    import _proposed
+
+    patches = _proposed.apply()
     t0 = time.perf_counter()
     out = {"sync": run_sync_mode, "fetch": run_fetch_mode, "fetch-raw": run_fetch_raw_mode}[a.mode](a)
     out["process_s"] = round(time.perf_counter() - t0, 3)
     out["pid"] = os.getpid()
+    out["patches"] = patches
     child_report(out)
     return 0
 

@@ -648,10 +648,16 @@ class SeedRun:
         raise RuntimeError(f"reconnect of {who} failed 6 times: {last}")
 
     def do_kill(self, rng: random.Random) -> None:
+        """Up to three tries at killing a sync process mid-window (one that finishes first is a miss)."""
+        self.stack.sandbox.set_latency(rng.choice([10, 20, 30]))
+        for _ in range(3):
+            if self.kill_once(rng):
+                return
+
+    def kill_once(self, rng: random.Random) -> bool:
         """A sync process SIGKILLed after it stored a page (mid-window); its lease then expires."""
         stack = self.stack
-        variant = rng.choice(["cron", "cron-full", "force-full", "force"])
-        stack.sandbox.set_latency(rng.choice([3, 8, 15]))
+        variant = rng.choice(["cron-full", "cron-full", "force-full", "force-full", "cron", "force"])
         model = rng.choice(self.model_ids)
         if variant.startswith("cron"):
             code = ("from lib.sync.runner import run_sync; from lib.sync.engine import SyncOptions;"
@@ -668,7 +674,7 @@ class SeedRun:
         marker = f"%:{proc.pid}:%"
         held: Optional[str] = None
         stored_at: Optional[float] = None
-        delay_after_store = rng.uniform(0.0, 0.6)
+        delay_after_store = rng.uniform(0.0, 0.25)
         deadline = time.monotonic() + 30
         killed = False
         try:
@@ -698,7 +704,8 @@ class SeedRun:
         # mid-window = the dead process still holds a lease with a window in progress
         mid = sql.execute("select count(*) from fanvue_sync_state where lease_owner like %s and progress <> '{}'",
                           (marker,)).fetchone()[0]
-        if killed and proc.returncode == -signal.SIGKILL and mid:
+        hit = bool(killed and proc.returncode == -signal.SIGKILL and mid)
+        if hit:
             with self.lock:
                 self.report.kills += 1
         else:
@@ -712,7 +719,8 @@ class SeedRun:
         refresh = sql.execute("update fanvue_connections set refresh_lease_expires_at = now() - interval '1 second' "
                               "where refresh_lease_owner like %s returning id", (marker,)).fetchall()
         self.log(f"kill {variant}: pid {proc.pid} rc {proc.returncode} held {held and held[:8]} "
-                 f"mid-window={stored_at is not None} leases expired {len(leases)}, refresh leases {len(refresh)}")
+                 f"mid-window={hit} leases expired {len(leases)}, refresh leases {len(refresh)}")
+        return hit
 
     # -- invariants during the run
     def check_invariants(self, when: str) -> None:

@@ -32,9 +32,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (DLT_PY, OURS_PY, ROOT, WORK, AGENCY_SCOPES, Postgres, app_env, busy_other_cpu,  # noqa: E402
-                     connect_agency, machine_note, own_cpu_s, run_child, save_results, sql_one, table)
+                     connect_agency, machine_note, own_cpu_s, run_child, save_results, sql_exec, sql_one,
+                     table)
 
-SIDES = ("ours", "dlt", "fetch", "fetch-raw")
+SIDES = ("ours", "dlt", "fetch", "fetch-raw", "ours-fixed")
+PROPOSED_SQL = sorted((Path(__file__).resolve().parent / "proposed").glob("*.sql"))
+PROPOSED_PATCHES = "json"
 DB_NAME = "bench_full"
 FLOOR = "2019-01-01T00:00:00.000Z"
 
@@ -74,11 +77,15 @@ def run_side(side: str, n: int, sb: Any, pg: Postgres, key_text: str) -> dict[st
     requests_before = sb.stats()["requests"]["total"]
     row: dict[str, Any] = {"side": side, "n": n, "truth_count": truth["count"]}
     cpu = _CpuMeter(pg)
-    if side == "ours":
+    if side in ("ours", "ours-fixed"):
         url = pg.fresh_database(DB_NAME)
+        if side == "ours-fixed":
+            for path in PROPOSED_SQL:
+                sql_exec(url, path.read_text())
         agency = connect_agency(url, sb, [handle], key_text)
         env = app_env(url, sb.base_url, key_text, sb.config, sync_concurrency=1, sync_max_duration_s=900,
-                      sync_safety_margin_s=30, sync_history_floor=FLOOR, sync_interval_s=900)
+                      sync_safety_margin_s=30, sync_history_floor=FLOOR, sync_interval_s=900,
+                      bench_patches=PROPOSED_PATCHES if side == "ours-fixed" else "")
         cpu.start()
         child = run_child([str(OURS_PY), "benchmarks/_ours_child.py", "sync"], env=env)
         cpu.stop()

@@ -173,6 +173,9 @@ class Endpoint(BaseHTTPRequestHandler):
         pairs = parse_qsl(parts.query, keep_blank_values=True)
         raw: dict[str, str] = {}
         for key, value in pairs:
+            if "\x00" in key or "\x00" in value:  # Postgres text cannot hold NUL: a 422 here, not a 500 later
+                name = key[:40].replace("\x00", "?")
+                raise ApiError(422, "invalid_parameter", f"parameter '{name}' contains a NUL character")
             if key in raw:
                 raise bad_request("duplicate_parameter", f"parameter '{key[:40]}' given more than once")
             raw[key] = value

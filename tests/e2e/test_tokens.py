@@ -14,18 +14,21 @@ import pytest
 from tests.e2e.helpers import connect_demo
 
 WORKER = """
-import sys, threading, time
+import os, sys, threading, time
 from lib.db import get_database
 from lib.tokens import ConnectionTokens
-db = get_database(); conn = sys.argv[1]; mode = sys.argv[2]; start_at = float(sys.argv[3]); results = []
-barrier = threading.Barrier(8)
+db = get_database(); conn = sys.argv[1]; mode = sys.argv[2]; rendezvous = sys.argv[3]; results = []
+ready = threading.Barrier(8, action=lambda: open(os.path.join(rendezvous, f"ready-{os.getpid()}"), "w").close())
+def go():
+    while not os.path.exists(os.path.join(rendezvous, "go")):
+        time.sleep(0.005)
 def run():
     t = ConnectionTokens(db, conn)
     if mode == "401":
-        seen = t.access_token(); barrier.wait(); time.sleep(max(0, start_at - time.time()))
+        seen = t.access_token(); ready.wait(); go()
         results.append(t.refresh_after_unauthorized(seen))
     else:
-        barrier.wait(); time.sleep(max(0, start_at - time.time())); results.append(t.access_token())
+        ready.wait(); go(); results.append(t.access_token())
 threads = [threading.Thread(target=run) for _ in range(8)]
 [x.start() for x in threads]; [x.join() for x in threads]
 print(len(set(results)))
@@ -48,31 +51,36 @@ def _stats(stack):
     return s["refreshes"], s["refresh_token_reuses"], s["grants_revoked"]
 
 
-def _race(stack, db, conn: str, mode: str) -> set[str]:
+def _race(stack, db, conn: str, mode: str, rendezvous) -> set[str]:
     """8 threads in this process and 8 threads in each of two other processes, all at once."""
     from lib.tokens import ConnectionTokens
 
     results: list[str] = []
-    barrier = threading.Barrier(8)
-    start_at = time.time() + 4.0  # every process has its token by then: they all fire together
+    barrier = threading.Barrier(9)
 
     def run():
         tokens = ConnectionTokens(db, conn)
         if mode == "401":
             seen = tokens.access_token()
             barrier.wait()
-            time.sleep(max(0, start_at - time.time()))
+            barrier.wait()
             results.append(tokens.refresh_after_unauthorized(seen))
         else:
             barrier.wait()
-            time.sleep(max(0, start_at - time.time()))
+            barrier.wait()
             results.append(tokens.access_token())
 
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, conn, mode, str(start_at)], stdout=subprocess.PIPE, text=True,
-                              env=dict(os.environ)) for _ in range(2)]
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, conn, mode, str(rendezvous)], stdout=subprocess.PIPE,
+                              text=True, env=dict(os.environ)) for _ in range(2)]
     threads = [threading.Thread(target=run) for _ in range(8)]
     for t in threads:
         t.start()
+    barrier.wait()  # our 8 threads hold their token
+    deadline = time.time() + 60
+    while len(list(rendezvous.glob("ready-*"))) < 2 and time.time() < deadline:
+        time.sleep(0.01)
+    (rendezvous / "go").touch()  # every process holds the same token version: all fire together
+    barrier.wait()
     for t in threads:
         t.join()
     for p in procs:
@@ -82,11 +90,11 @@ def _race(stack, db, conn: str, mode: str) -> set[str]:
 
 
 @pytest.mark.parametrize("round_", [1, 2])
-def test_expiring_token_is_refreshed_exactly_once(stack, db, sql, dora_connection, round_):
+def test_expiring_token_is_refreshed_exactly_once(stack, db, sql, dora_connection, round_, tmp_path):
     _, conn = dora_connection
     before = _stats(stack)
     sql.execute("update fanvue_connections set expires_at = now() + interval '30 seconds' where id = %s", (conn,))
-    tokens = _race(stack, db, conn, "expiry")
+    tokens = _race(stack, db, conn, "expiry", tmp_path)
     after = _stats(stack)
     assert len(tokens) == 1
     assert after[0] - before[0] == 1, (before, after)
@@ -97,10 +105,10 @@ def test_expiring_token_is_refreshed_exactly_once(stack, db, sql, dora_connectio
 
 
 @pytest.mark.parametrize("round_", [1, 2])
-def test_many_401s_cause_one_refresh(stack, db, sql, dora_connection, round_):
+def test_many_401s_cause_one_refresh(stack, db, sql, dora_connection, round_, tmp_path):
     _, conn = dora_connection
     before = _stats(stack)
-    tokens = _race(stack, db, conn, "401")
+    tokens = _race(stack, db, conn, "401", tmp_path)
     after = _stats(stack)
     assert len(tokens) == 1
     assert after[0] - before[0] == 1, (before, after)

@@ -1,0 +1,3 @@
+def test_print():
+    from tests.security.test_fuzz import STATUSES
+    for k, v in sorted(STATUSES.items()): print(k, v)
