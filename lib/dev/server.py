@@ -13,7 +13,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
-from typing import Optional
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,14 +105,3 @@ def _peek_path(sock: socket.socket, limit: int = 16384) -> str:
         sock.settimeout(None)
     parts = data.split(b"\r\n", 1)[0].split(b" ")
     return urlsplit(parts[1].decode("latin-1")).path if len(parts) >= 2 else "/"
-
-
-def serve(host: str = "127.0.0.1", port: int = 3000) -> FunctionServer:
-    """Starts the function server on a background thread and returns it (call shutdown() to stop)."""
-    server = FunctionServer((host, port))
-    threading.Thread(target=server.serve_forever, name="functions", daemon=True).start()
-    return server
-
-
-def start_in_thread(host: str = "127.0.0.1", port: int = 0) -> Optional[FunctionServer]:
-    return serve(host, port)
