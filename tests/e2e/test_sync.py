@@ -165,3 +165,44 @@ def test_failing_fanvue_leaves_revenue_alone_and_is_recorded(stack, demo, sql):
     run_error = sql.execute("select rm.error from sync_run_models rm join models m on m.id = rm.model_id "
                             "where m.fanvue_user_uuid = %s order by rm.finished_at desc limit 1", (dora,)).fetchone()[0]
     assert run_error
+
+
+def test_force_sync_respects_the_lease(stack, demo, sql):
+    world, _ = demo
+    ava = str(sql.execute("select id from models where fanvue_handle = 'ava'").fetchone()[0])
+    sql.execute("update fanvue_sync_state set lease_owner = 'cron:other-invocation', lease_kind = 'cron', "
+                "lease_expires_at = now() + interval '5 minutes' where model_id = %s", (ava,))
+    try:
+        r = stack.post("/api/fanvue/force-sync-revenue", user=world.admin_id, modelId=ava)
+    finally:
+        sql.execute("update fanvue_sync_state set lease_owner = null, lease_kind = null, lease_expires_at = null "
+                    "where model_id = %s", (ava,))
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "sync_in_progress" and r.json()["error"]["holder"] == "cron:other-invocation"
+
+
+def test_force_sync_out_of_budget_answers_202_and_the_cron_finishes(stack, demo, sql):
+    from lib.config import reset_settings
+
+    world, dora = demo
+    ava = str(sql.execute("select id from models where fanvue_handle = 'ava'").fetchone()[0])
+    os.environ.update(SYNC_MAX_DURATION_S="6", SYNC_SAFETY_MARGIN_S="5")
+    reset_settings()
+    stack.sandbox.set_latency(40)
+    try:
+        r = stack.post("/api/fanvue/force-sync-revenue", user=world.admin_id, modelId=ava, full="true")
+    finally:
+        stack.sandbox.set_latency(0)
+        os.environ.update(SYNC_MAX_DURATION_S="120", SYNC_SAFETY_MARGIN_S="10")
+        reset_settings()
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["outcome"] == "partial" and body["error"]["code"] == "time_budget_reached"
+    state = sql.execute("select watermark, progress, next_sync_at <= now() from fanvue_sync_state where model_id = %s",
+                        (ava,)).fetchone()
+    assert state[0] is None and state[1].get("earnings") and state[2]  # resumable, due at once
+    summary = stack.cron()
+    assert summary["status"] == "ok", summary
+    assert mismatches(stack.sandbox, sql, with_spending={dora}) == []
+    assert sql.execute("select backfill_completed_at is not null from fanvue_sync_state where model_id = %s",
+                       (ava,)).fetchone()[0]
