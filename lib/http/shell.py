@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from lib.db.errors import Conflict, InvalidInput, NotFound
 from lib.http.errors import ApiError, bad_request
 from lib.http.response import Response, dumps
 
@@ -148,6 +149,10 @@ class Endpoint(BaseHTTPRequestHandler):
             response = self.respond(request)
         except ApiError as exc:
             response = Response(status=exc.status, body=exc.body(), headers=dict(exc.headers))
+        except (NotFound, InvalidInput, Conflict) as exc:  # the database refused the request itself
+            status, code = {NotFound: (404, "not_found"), InvalidInput: (422, "invalid_parameter"),
+                            Conflict: (409, "conflict")}[type(exc)]
+            response = Response(status=status, body={"error": {"code": code, "message": exc.message[:300]}})
         except Exception as exc:  # noqa: BLE001 - the last line of defence: no internals leave
             from lib.safe_log import describe_exception
 

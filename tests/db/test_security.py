@@ -103,8 +103,11 @@ SCOPED_READS = {
 }
 
 
+SERVICE_ONLY = {"oauth_state_uses", "fanvue_webhook_events"}
+
+
 def test_every_public_table_is_covered_by_these_tests(sql):
-    assert set(public_tables(sql)) == set(SCOPED_READS) | {"oauth_state_uses"}, \
+    assert set(public_tables(sql)) == set(SCOPED_READS) | SERVICE_ONLY, \
         "a new table: add its tenant scoping to SCOPED_READS"
 
 
@@ -177,8 +180,10 @@ def test_token_columns_are_not_readable(sql, tenants):
     assert denied(sql, "authenticated", "select public.fanvue_get_connection(%s)", user, (tenants.a.connection_id,))
 
 
-def test_oauth_state_uses_is_invisible_to_dashboard_users(sql, tenants):
-    assert denied(sql, "authenticated", "select * from oauth_state_uses", tenants.a.world.admin_id)
+@pytest.mark.parametrize("table", sorted(SERVICE_ONLY))
+def test_service_only_tables_are_invisible_to_dashboard_users(sql, tenants, table):
+    assert denied(sql, "authenticated", f"select * from {table}", tenants.a.world.admin_id)
+    assert denied(sql, "anon", f"select * from {table}", None)
 
 
 WRITES = {

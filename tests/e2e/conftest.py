@@ -14,8 +14,9 @@ from lib.config import reset_settings
 from lib.crypto import new_key_text
 from lib.db import reset_database
 
-CRON_SECRET = "test-cron-secret-" + uuid.uuid4().hex
-JWT_SECRET = "test-jwt-secret-" + uuid.uuid4().hex + uuid.uuid4().hex
+# Fixed per test session layout (xdist workers must collect identical parametrizations); test-only values.
+CRON_SECRET = "test-cron-secret-7f1d2c9a4b6e4e0f9d3a5c7b1e2f4a6c"
+JWT_SECRET = "test-jwt-secret-3c5e7a9b1d2f4e6a8c0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f"
 ISSUER = "http://127.0.0.1:54321/auth/v1"
 
 

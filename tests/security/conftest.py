@@ -188,6 +188,7 @@ class Agency:
 class Worlds:
     a: Agency
     b: Agency
+    c: Agency          # nobody the tests sign in as belongs to it: its ids are always someone else's
     orphan_user: str  # a valid user with no profile
 
 
@@ -205,6 +206,7 @@ def worlds(sec: Sec, database_url: str) -> Worlds:
     with psycopg.connect(database_url, autocommit=True) as sql:
         return Worlds(a=_agency(sql, "Agency A " + uuid.uuid4().hex[:6]),
                       b=_agency(sql, "Agency B " + uuid.uuid4().hex[:6]),
+                      c=_agency(sql, "Agency C " + uuid.uuid4().hex[:6]),
                       orphan_user=str(uuid.uuid4()))
 
 
