@@ -1,6 +1,7 @@
 """Latency of GET /api/fanvue/diagnose-revenue?probe=false for one model with N transactions.
 
     python benchmarks/diagnose_latency.py [--rows 1000000] [--requests 200] [--warmup 10] [--explain]
+                                          [--apply-sql proposed.sql]
 
 Starts its own embedded Postgres (data dir benchmarks/.work/pg-diagnose, git-ignored), creates a fresh
 database, applies the migrations, creates one agency / connection / model and bulk-loads N ledger
@@ -168,7 +169,7 @@ def measure_sql(url: str, model_id: str, warmup: int, count: int) -> list[float]
 
 
 EXPLAIN_PARTS = {
-    "ledger (exact, <= 200k rows)": """select count(*) filter (where kind = 'earning'), sum(gross_cents) filter (where kind = 'earning'),
+    "ledger (exact sum of the rows)": """select count(*) filter (where kind = 'earning'), sum(gross_cents) filter (where kind = 'earning'),
         sum(net_cents) filter (where kind = 'earning'), sum(gross_cents) filter (where kind <> 'earning'),
         count(*) filter (where kind <> 'earning') from fanvue_transactions where model_id = %(m)s""",
     "ledger (daily roll-up)": """select sum(gross_cents) filter (where kind = 'earning'), sum(item_count)
@@ -182,7 +183,7 @@ EXPLAIN_PARTS = {
     "pending (120 days)": """select count(*), sum(gross_cents) from fanvue_transactions where model_id = %(m)s
         and order_status = 'pendingBalance' and transaction_date >= now() - interval '120 days'""",
     "after_watermark": """select count(*), sum(gross_cents) from fanvue_transactions where model_id = %(m)s
-        and kind = 'earning' and transaction_date >= (select watermark from fanvue_sync_state where model_id = %(m)s)""",
+        and kind = 'earning' and transaction_date >= %(w)s""",
     "fallback_keyed": """select count(*) from fanvue_transactions where model_id = %(m)s and order_id is null
         and kind = 'earning'""",
     "last_cron_run": """select * from sync_runs where kind in ('cron', 'reconcile') order by started_at desc limit 1""",
@@ -193,8 +194,10 @@ def explain(url: str, model_id: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
+        watermark = conn.execute("select watermark from fanvue_sync_state where model_id = %s", (model_id,)).fetchone()[0]
         for name, query in EXPLAIN_PARTS.items():
-            plan = conn.execute("explain (analyze, buffers, format json) " + query, {"m": model_id}).fetchone()[0][0]
+            plan = conn.execute("explain (analyze, buffers, format json) " + query,
+                                {"m": model_id, "w": watermark}).fetchone()[0][0]
             top = plan["Plan"]
             print(f"  {name:<30} {plan['Execution Time']:8.2f} ms  {top['Node Type']}"
                   f"{' / ' + top['Plans'][0]['Node Type'] if top.get('Plans') else ''}")
@@ -206,6 +209,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE every sub-query")
+    parser.add_argument("--apply-sql", type=Path, default=None,
+                        help="an extra SQL file applied after the migrations (to measure a proposed change)")
     args = parser.parse_args()
 
     from lib.config import reset_settings
@@ -216,9 +221,15 @@ def main() -> int:
     from lib.dev.tokens import mint_dashboard_token
 
     command = f"python benchmarks/diagnose_latency.py --rows {args.rows}"
-    print(f"$ {command}")
     server = start_embedded(DATA_DIR)
     url = fresh_database(server.get_uri("postgres"))
+    if args.apply_sql:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(args.apply_sql.read_text())
+        command += f" --apply-sql {args.apply_sql}"
+    print(f"$ {command}")
     key_text = new_key_text("bench")
     started = time.perf_counter()
     ids = seed(url, args.rows, key_text)
@@ -269,7 +280,8 @@ def main() -> int:
           f"| {result['sql_p50_ms']} ms | `{command}` |")
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "results").mkdir(exist_ok=True)
-    (WORK / "results" / f"diagnose_latency_{args.rows}.json").write_text(json.dumps(result, indent=2))
+    suffix = "_" + args.apply_sql.stem if args.apply_sql else ""
+    (WORK / "results" / f"diagnose_latency_{args.rows}{suffix}.json").write_text(json.dumps(result, indent=2))
     print("RESULT " + json.dumps(result))
     return 0
 

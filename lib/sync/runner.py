@@ -224,6 +224,11 @@ def force_sync(db: Database, model: dict[str, Any], *, options: SyncOptions, con
     with httpx.Client(timeout=20.0) as http:
         result = sync_one(db, acquired["work"], worker=worker, config=config,
                           run_end=datetime.now(timezone.utc), deadline=deadline, options=options, http=http)
+    if result.outcome == "ok":
+        # Under the lease: make the stored totals and the daily roll-up equal the ledger again, even if
+        # something bypassed the trigger (diagnose's ledger_equals_stored fix).
+        repaired = db.call("fanvue_recompute_revenue", model_id=model["id"])
+        result.revenue_after_cents = repaired["after_gross_cents"]
     finish_model(db, str(run["id"]), worker, result, config)
     status = {"ok": "ok", "dry_run": "ok", "partial": "partial"}.get(result.outcome, "failed")
     db.call("fanvue_finish_run", run_id=str(run["id"]), status=status, summary=result.as_json(),

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
 import psycopg
@@ -377,8 +377,6 @@ def test_stored_total_differing_from_ledger_fails_ledger_equals_stored(stack, de
     assert_healthy(report(stack, sql, demo, "bella"))
 
 
-@pytest.mark.xfail(strict=True, reason="force-sync-revenue never calls fanvue_recompute_revenue: the fix the "
-                                       "ledger_equals_stored check gives does not repair the stored total yet")
 def test_force_sync_repairs_a_stored_total_that_differs_from_the_ledger(stack, demo, sql):
     model = demo["models"]["bella"]
     with drifted_row(sql, model):
