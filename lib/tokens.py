@@ -94,9 +94,12 @@ class ConnectionTokens:
             return self._obtain(force=True)
 
     # -- explicit refresh (endpoint and cron)
-    def refresh(self, force: bool = False) -> RefreshResult:
+    def refresh(self, force: bool = False, seen_version: Optional[int] = None) -> RefreshResult:
+        """Refreshes if due, or when forced; with seen_version, forced only while that version is current."""
         with self._lock:
             before = self.refreshes
+            if seen_version is not None:
+                self._version = seen_version
             self._obtain(force=force)
             return RefreshResult(refreshed=self.refreshes > before, status="active",
                                  expires_at=self._expires_at, token_version=self._version or 0)
@@ -140,7 +143,7 @@ class ConnectionTokens:
 
     def _rotate(self, connection: dict[str, Any]) -> str:
         from lib.fanvue import oauth
-        from lib.fanvue.errors import InvalidGrant, OAuthError
+        from lib.fanvue.errors import InvalidGrant, OAuthError, OAuthOutcomeUnknown
 
         version = int(connection.get("token_version") or 0)
         try:
@@ -159,9 +162,12 @@ class ConnectionTokens:
         try:
             tokens = oauth.refresh(self._http_client(), self.config.fanvue_auth_base, client_id, client_secret,
                                    refresh_token)
-        except InvalidGrant as exc:
+        except (InvalidGrant, OAuthOutcomeUnknown) as exc:
+            # A lost answer is treated like invalid_grant: the old refresh token may already be spent,
+            # and presenting it again would make Fanvue revoke the whole grant.
             when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-            detail = getattr(exc, "description", None) or "invalid_grant"
+            detail = (getattr(exc, "description", None) or "invalid_grant") if isinstance(exc, InvalidGrant) \
+                else "the refresh answer was lost, so the rotated token is unknown"
             result = self.db.call("fanvue_fail_token_refresh", connection_id=self.connection_id,
                                   owner=self.owner, expected_version=version,
                                   error=f"refresh token rejected by Fanvue at {when}: {detail}",

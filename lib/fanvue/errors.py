@@ -170,6 +170,14 @@ class InvalidGrant(OAuthError):
         )
 
 
+class OAuthOutcomeUnknown(OAuthError):
+    """The token request was sent but its answer was lost (read timeout, dropped connection).
+
+    For a refresh, Fanvue may have rotated the token already: the old refresh token must never be sent
+    again (that reuse revokes the grant), so the caller treats this like invalid_grant.
+    """
+
+
 class OAuthUnavailable(OAuthError):
     """5xx, timeout or dropped connection at the token endpoint.
 

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from .errors import InvalidGrant, OAuthError, OAuthUnavailable, redact
+from .errors import InvalidGrant, OAuthError, OAuthOutcomeUnknown, OAuthUnavailable, redact
 from .models import TokenSet
 
 __all__ = [
@@ -156,7 +156,14 @@ def _token_request(
             data=form,
             headers={"Accept": "application/json", "Authorization": _basic(client_id, client_secret)},
         )
+    except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError, httpx.WriteError,
+            httpx.RemoteProtocolError) as exc:
+        # Sent, answer lost: the server may have acted on it (rotated the refresh token).
+        raise OAuthOutcomeUnknown(
+            redact(f"token endpoint answer lost: {type(exc).__name__}", *hidden), error="outcome_unknown",
+        ) from None
     except httpx.HTTPError as exc:
+        # Never sent (connect error/timeout, pool timeout): nothing happened at Fanvue, safe to retry.
         # The message of an httpx transport error names the host, never the body; redact anyway.
         raise OAuthUnavailable(
             redact(f"token endpoint unreachable: {type(exc).__name__}: {exc}", *hidden),

@@ -90,26 +90,29 @@ class Window:
     resume_end: Optional[datetime] = None
 
 
-def walk_window(fetch: Callable[[datetime, datetime, Optional[str]], Any], window: Window,
+def walk_window(fetch: Callable[[datetime, datetime], Any], window: Window,
                 to_rows: Callable[[Any], list[dict[str, Any]]],
                 stop: threading.Event) -> Iterator[tuple[list[dict[str, Any]], Optional[datetime], bool]]:
     """Yields (rows, resume_end, is_last) per page of [start, resume_end or end), newest first."""
     upper = window.resume_end or window.end
-    cursor: Optional[str] = None
     while True:
         if stop.is_set():
             raise _Stop()
-        page = fetch(window.start, upper, cursor)
+        page = fetch(window.start, upper)
         rows = to_rows(page)
         if page.next_cursor is None or not page.items:
             yield rows, None, True
             return
         oldest = min(item.date for item in page.items)
         narrowed = oldest + ONE_MS
-        if narrowed < upper:
-            upper, cursor = narrowed, None
-        else:
-            cursor = page.next_cursor  # a whole page at one millisecond: only the cursor can move on
+        if narrowed >= upper:
+            # A whole page shares one millisecond: neither narrowing nor Fanvue's date-keyed cursor can
+            # page through it without losing or repeating items. Fail loudly rather than guess.
+            from lib.fanvue.errors import FanvueBadResponse
+
+            raise FanvueBadResponse(f"more than {len(page.items)} items share the timestamp "
+                                    f"{oldest.isoformat()}; they cannot be paged completely")
+        upper = narrowed
         yield rows, upper, False
 
 
@@ -179,10 +182,9 @@ class ModelSync:
             start = history_start
         else:
             start = max(watermark - timedelta(days=self.config.sync_lookback_days), history_start)
-        if pending and windows:
-            # after finishing the interrupted window, continue from its end minus the lookback
-            start = min(start, windows[0].end - timedelta(days=self.config.sync_lookback_days))
-            start = max(start, history_start)
+        if pending and windows and windows[0].start <= (watermark or history_start):
+            # the resumed window covers everything up to its end: continue from there minus the lookback
+            start = max(start, windows[0].end - timedelta(days=self.config.sync_lookback_days), history_start)
         if start < end:
             windows.append(Window(stream, start, end))
         return windows
@@ -197,14 +199,14 @@ class ModelSync:
 
             raise DeadlineExceeded("time budget reached", wait_s=0.0, remaining_s=0.0)
 
-    def _fetch_earnings(self, start: datetime, end: datetime, cursor: Optional[str]) -> Any:
+    def _fetch_earnings(self, start: datetime, end: datetime) -> Any:
         self._check_budget()
-        pages = self.client.earnings_pages(self._creator_route(), start, end, self.options.page_size, cursor=cursor)
+        pages = self.client.earnings_pages(self._creator_route(), start, end, self.options.page_size)
         return next(iter(pages))
 
-    def _fetch_spending(self, start: datetime, end: datetime, cursor: Optional[str]) -> Any:
+    def _fetch_spending(self, start: datetime, end: datetime) -> Any:
         self._check_budget()
-        return next(iter(self.client.spending_pages(start, end, self.options.page_size, cursor=cursor)))
+        return next(iter(self.client.spending_pages(start, end, self.options.page_size)))
 
     @staticmethod
     def _earning_rows(page: Any) -> list[dict[str, Any]]:

@@ -104,9 +104,13 @@ def refresh_due_tokens(db: Database, summary: RunSummary, config: Settings, dead
     for connection_id in ids:
         if time.monotonic() > deadline:
             return
+        current = db.call("fanvue_get_connection", connection_id=str(connection_id))
+        if not current or current.get("status") != "active":
+            continue
         tokens = ConnectionTokens(db, str(connection_id), owner=summary.worker, config=config)
         try:
-            if tokens.refresh(force=True).refreshed:
+            # seen_version: an overlapping tick that already rotated this token makes ours a no-op
+            if tokens.refresh(force=True, seen_version=int(current.get("token_version") or 0)).refreshed:
                 summary.tokens_refreshed += 1
         except TokenError as exc:
             summary.token_errors.append({"connection_id": str(connection_id), "error": str(exc),
