@@ -156,9 +156,10 @@ def _token_request(
             data=form,
             headers={"Accept": "application/json", "Authorization": _basic(client_id, client_secret)},
         )
-    except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError, httpx.WriteError,
-            httpx.RemoteProtocolError) as exc:
-        # Sent, answer lost: the server may have acted on it (rotated the refresh token).
+    except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
+        # Sent and being processed, answer lost: the server may have rotated the refresh token, so the
+        # old one must not be presented again. (A connection dropped without any answer is treated as
+        # not processed - the usual case for a proxy or load balancer reset - and stays retryable.)
         raise OAuthOutcomeUnknown(
             redact(f"token endpoint answer lost: {type(exc).__name__}", *hidden), error="outcome_unknown",
         ) from None
