@@ -255,21 +255,45 @@ class ChildResult:
     peak_rss_mb: float  # sampled over the child's whole process tree (psutil, every 20 ms)
     result: dict[str, Any] = field(default_factory=dict)
     stderr_tail: str = ""
+    rss_series: list[tuple[float, float]] = field(default_factory=list)  # (seconds, MB) about once a second
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0 and bool(self.result)
 
 
+def vm_hwm_mb(pid: int | str = "self") -> float:
+    """Peak RSS of one process since its exec (VmHWM). Unlike getrusage's ru_maxrss, which on Linux
+    also counts the parent's RSS at fork/vfork time, this is the process's own high-water mark."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def run_child(argv: Sequence[str], env: Optional[dict[str, str]] = None, timeout: float = 3600,
               cwd: Path = ROOT) -> ChildResult:
-    """Runs argv, samples its tree's RSS, and parses the line starting with RESULT_PREFIX."""
+    """Runs argv, samples its tree's RSS every 20 ms (sum over the tree) and every process's own
+    VmHWM, and parses the line starting with RESULT_PREFIX. peak_rss_mb is the larger of the sampled
+    tree sum and the largest single-process VmHWM (which catches spikes between samples)."""
     import psutil
 
+    spy_out = os.environ.get("BENCH_PYSPY")  # profile every child: py-spy raw output to this path (+ a counter)
+    if spy_out and Path(argv[0]).name.startswith("python"):
+        spy = DLT_PY.parent / "py-spy"
+        run_child.count = getattr(run_child, "count", 0) + 1  # type: ignore[attr-defined]
+        argv = [str(spy), "record", "-r", "100", "--threads", "-f", "raw", "-o",
+                f"{spy_out}.{run_child.count}", "--", *argv]  # type: ignore[attr-defined]
     started = time.perf_counter()
     proc = subprocess.Popen(list(argv), env=env, cwd=str(cwd), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    peak = [0]
+    peak = [0.0]
+    hwm: dict[int, float] = {}
+    series: list[tuple[float, float]] = []
     done = threading.Event()
 
     def sample() -> None:
@@ -279,15 +303,22 @@ def run_child(argv: Sequence[str], env: Optional[dict[str, str]] = None, timeout
             return
         while not done.is_set():
             try:
-                total = root.memory_info().rss
-                for child in root.children(recursive=True):
-                    try:
-                        total += child.memory_info().rss
-                    except psutil.Error:
-                        pass
-                peak[0] = max(peak[0], total)
+                procs = [root, *root.children(recursive=True)]
             except psutil.Error:
                 return
+            total = 0
+            for p in procs:
+                try:
+                    total += p.memory_info().rss
+                    h = vm_hwm_mb(p.pid)
+                    if h > hwm.get(p.pid, 0.0):
+                        hwm[p.pid] = h
+                except psutil.Error:
+                    pass
+            peak[0] = max(peak[0], total / 2**20)
+            now = time.perf_counter() - started
+            if not series or now - series[-1][0] >= 1.0:
+                series.append((round(now, 1), round(total / 2**20, 1)))
             done.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -304,16 +335,17 @@ def run_child(argv: Sequence[str], env: Optional[dict[str, str]] = None, timeout
     for line in out.splitlines():
         if line.startswith(RESULT_PREFIX):
             result = json.loads(line[len(RESULT_PREFIX):])
-    return ChildResult(list(argv), proc.returncode, wall, peak[0] / 2**20, result, err[-3000:])
+    own = float(result.get("vm_hwm_mb") or 0.0)
+    best = max([peak[0], own, *hwm.values()]) if hwm or own else peak[0]
+    return ChildResult(list(argv), proc.returncode, wall, best, result, err[-3000:], series)
 
 
 def child_report(result: dict[str, Any]) -> None:
-    """Called by a child at its end: adds its own peak RSS (getrusage) and prints the result line."""
+    """Called by a child at its end: adds its own peak RSS (VmHWM) and CPU time, prints the result line."""
     import resource
 
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    result["ru_maxrss_mb"] = round(me.ru_maxrss / 1024, 1)
-    result["ru_maxrss_children_mb"] = round(kids.ru_maxrss / 1024, 1)
+    result["vm_hwm_mb"] = round(vm_hwm_mb(), 1)
     result["cpu_s"] = round(me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime, 2)
     print(RESULT_PREFIX + json.dumps(result, default=str), flush=True)
 

@@ -28,6 +28,15 @@ def _credentials(url: str) -> str:
     return f"{u.scheme}://{user}:{u.password or 'unused'}@localhost{u.path}?{u.query}"
 
 
+def _vm_hwm_mb() -> float:
+    """This process's own peak RSS since exec (getrusage's ru_maxrss also counts the parent at fork)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--base", required=True, help="sandbox base URL")
@@ -84,8 +93,7 @@ def main() -> int:
     out = {"side": "dlt", "elapsed_s": round(elapsed, 3), "import_s": round(import_s, 3), "steps": steps,
            "normalized_rows": rows, "has_failed_jobs": bool(info.has_failed_jobs), "dlt": dlt.__version__}
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    out["ru_maxrss_mb"] = round(me.ru_maxrss / 1024, 1)
-    out["ru_maxrss_children_mb"] = round(kids.ru_maxrss / 1024, 1)
+    out["vm_hwm_mb"] = round(_vm_hwm_mb(), 1)
     out["cpu_s"] = round(me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime, 2)
     print(RESULT_PREFIX + json.dumps(out), flush=True)
     return 0

@@ -31,6 +31,34 @@ class StaticTokens:
         raise RuntimeError("static token rejected")
 
 
+class RssTrace:
+    """BENCH_RSS_TRACE=1: samples this process's RSS every 5 ms; keeps the max of every second."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.started = time.perf_counter()
+        self.per_second: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with open("/proc/self/statm") as f:
+            while not self.stop.wait(0.005):
+                f.seek(0)
+                rss = int(f.read().split()[1]) * self.page / 2**20
+                sec = int(time.perf_counter() - self.started)
+                if rss > self.per_second.get(sec, 0):
+                    self.per_second[sec] = rss
+
+    def report(self) -> list[tuple[int, float]]:
+        self.stop.set()
+        self.thread.join()
+        return sorted((k, round(v, 1)) for k, v in self.per_second.items())
+
+
 def run_sync_mode(args: argparse.Namespace) -> dict:
     from lib.config import settings
     from lib.db.postgres import PostgresDatabase
@@ -38,15 +66,20 @@ def run_sync_mode(args: argparse.Namespace) -> dict:
     from lib.sync.runner import run_sync
 
     config = settings()
+    trace = RssTrace() if os.environ.get("BENCH_RSS_TRACE") else None
     db = PostgresDatabase(config.database_url, max_connections=max(4, config.sync_concurrency * 2))
     started = time.perf_counter()
-    summary = run_sync(db, kind="cli", config=config, options=SyncOptions(), max_models=args.max_models)
+    summary = run_sync(db, kind=args.kind, config=config, options=SyncOptions(),
+                       max_models=args.max_models or None)
     elapsed = time.perf_counter() - started
     db.close()
     data = summary.as_json()
-    return {"side": "ours", "elapsed_s": round(elapsed, 3), "status": data["status"], "totals": data["totals"],
+    extra = {"rss_per_second": trace.report()} if trace else {}
+    return {**extra, "side": "ours", "elapsed_s": round(elapsed, 3), "status": data["status"], "totals": data["totals"],
             "outcomes": data["outcomes"], "db_calls": db.calls,
             "pages": sum(m.pages for m in summary.models),
+            "models": [{"name": m.name, "outcome": m.outcome, "fetched": m.fetched, "requests": m.requests,
+                        "pages": m.pages, "duration_s": round(m.duration_s, 3)} for m in summary.models],
             "errors": [m.error for m in summary.models if m.error][:3]}
 
 
@@ -93,7 +126,8 @@ def run_fetch_raw_mode(args: argparse.Namespace) -> dict:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("mode", choices=["sync", "fetch", "fetch-raw"])
-    p.add_argument("--max-models", type=int, default=1)
+    p.add_argument("--max-models", type=int, default=1, help="models to sync (0 = all due)")
+    p.add_argument("--kind", default="cli", choices=["cli", "cron", "reconcile"], help="run kind (sync mode)")
     p.add_argument("--base", help="sandbox base URL (fetch modes)")
     p.add_argument("--token", help="bearer token (fetch modes)")
     p.add_argument("--owner", help="token owner uuid (fetch: rate-limit bucket key)")

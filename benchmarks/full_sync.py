@@ -13,6 +13,9 @@ Sides:
              write_disposition=merge on transactionOrderId (benchmarks/.work/venv-dlt)
   fetch      our FanvueClient reading every page of the same window, nothing stored
   fetch-raw  httpx + json following nextCursor only (the transport ceiling), nothing stored
+  ours-fixed ours with the fixes this benchmark proposes, as runtime stand-ins (_proposed.py, default
+             "json,batch") plus benchmarks/proposed/*.sql applied to its fresh database - evidence for the
+             lead, who applies the real change to lib/ and supabase/
 
 items/s = N / time inside the child from the first request to the last row committed (imports and
 interpreter start excluded; the process wall time is reported too). Rows are counted in the
@@ -37,7 +40,7 @@ from _common import (DLT_PY, OURS_PY, ROOT, WORK, AGENCY_SCOPES, Postgres, app_e
 
 SIDES = ("ours", "dlt", "fetch", "fetch-raw", "ours-fixed")
 PROPOSED_SQL = sorted((Path(__file__).resolve().parent / "proposed").glob("*.sql"))
-PROPOSED_PATCHES = "json"
+PROPOSED_PATCHES = "json,batch"
 DB_NAME = "bench_full"
 FLOOR = "2019-01-01T00:00:00.000Z"
 
@@ -70,6 +73,9 @@ def make_sandbox(sizes: list[int], seed: int) -> Any:
     return sb
 
 
+FIXED = {"patches": PROPOSED_PATCHES, "sql": PROPOSED_SQL}
+
+
 def run_side(side: str, n: int, sb: Any, pg: Postgres, key_text: str) -> dict[str, Any]:
     handle = handle_for(n)
     creator = sb.creator(handle)
@@ -80,12 +86,12 @@ def run_side(side: str, n: int, sb: Any, pg: Postgres, key_text: str) -> dict[st
     if side in ("ours", "ours-fixed"):
         url = pg.fresh_database(DB_NAME)
         if side == "ours-fixed":
-            for path in PROPOSED_SQL:
+            for path in FIXED["sql"]:
                 sql_exec(url, path.read_text())
         agency = connect_agency(url, sb, [handle], key_text)
         env = app_env(url, sb.base_url, key_text, sb.config, sync_concurrency=1, sync_max_duration_s=900,
                       sync_safety_margin_s=30, sync_history_floor=FLOOR, sync_interval_s=900,
-                      bench_patches=PROPOSED_PATCHES if side == "ours-fixed" else "")
+                      bench_patches=FIXED["patches"] if side == "ours-fixed" else "")
         cpu.start()
         child = run_child([str(OURS_PY), "benchmarks/_ours_child.py", "sync"], env=env)
         cpu.stop()
@@ -124,9 +130,8 @@ def run_side(side: str, n: int, sb: Any, pg: Postgres, key_text: str) -> dict[st
         return row
     elapsed = float(res["elapsed_s"])
     row.update(elapsed_s=elapsed, process_s=round(child.wall_s, 2), items_per_s=n / elapsed,
-               peak_rss_mb=round(max(child.peak_rss_mb, res.get("ru_maxrss_mb", 0),
-                                     res.get("ru_maxrss_children_mb", 0)), 1),
-               rss_self_mb=res.get("ru_maxrss_mb"), cpu_client_s=res.get("cpu_s"),
+               peak_rss_mb=round(child.peak_rss_mb, 1), vm_hwm_mb=res.get("vm_hwm_mb"),
+               rss_series=child.rss_series, cpu_client_s=res.get("cpu_s"),
                cpu_sandbox_s=round(cpu.sandbox, 2), cpu_postgres_s=round(cpu.postgres, 2), detail=res)
     return row
 
@@ -152,9 +157,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sides", default="ours,dlt,fetch,fetch-raw", help=f"comma list of {', '.join(SIDES)}")
     p.add_argument("--repeats", type=int, default=1, help="alternations per size (order rotates each repeat)")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--fixed-patches", default=PROPOSED_PATCHES,
+                   help=f"ours-fixed: runtime patches from _proposed.py (default {PROPOSED_PATCHES!r})")
+    p.add_argument("--fixed-sql", default="all",
+                   help="ours-fixed: 'all' proposed/*.sql, 'none', or a comma list of file names")
     p.add_argument("--name", default="full_sync", help="results file benchmarks/.work/results/<name>.json")
     a = p.parse_args(argv)
     sizes = parse_sizes(a.sizes)
+    FIXED["patches"] = a.fixed_patches
+    if a.fixed_sql == "none":
+        FIXED["sql"] = []
+    elif a.fixed_sql != "all":
+        FIXED["sql"] = [p_ for p_ in PROPOSED_SQL if p_.name in a.fixed_sql.split(",")]
     sides = [s.strip() for s in a.sides.split(",") if s.strip()]
     for s in sides:
         if s not in SIDES:
