@@ -80,7 +80,7 @@ class Postgres:
     """The benchmarks' own embedded Postgres (data dir benchmarks/.work/pg), with pg_stat_statements."""
 
     def __init__(self, data_dir: Path = WORK / "pg") -> None:
-        from lib.dev.embedded import start_embedded
+        from devstack.embedded import start_embedded
 
         self.data_dir = data_dir
         self.server = start_embedded(data_dir)
@@ -119,7 +119,7 @@ class Postgres:
         """Drops and re-creates `name`, applies our migrations, enables pg_stat_statements; returns its URL."""
         import psycopg
 
-        from lib.db.migrate import migrate
+        from devstack.migrate import migrate
 
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')

@@ -209,7 +209,7 @@ def format_report(reports: list[SeedReport], wall_s: float) -> str:
 # ---------------------------------------------------------------------------------------------- world
 def make_world(seed: int, size: Size, rng: random.Random) -> tuple[Any, list[str], str, dict[str, Any]]:
     """A seeded sandbox config: (config, agency-managed handles, personal handle, knobs)."""
-    from lib.fanvue.sandbox import CreatorSpec, SandboxConfig
+    from fanvue_sandbox import CreatorSpec, SandboxConfig
 
     n = rng.randint(*size.agency_creators)
     creators = []
@@ -268,9 +268,9 @@ class ChaosStack:
         from lib.config import reset_settings
         from lib.crypto import new_key_text
         from lib.db import reset_database
-        from lib.db.migrate import migrate
-        from lib.dev.server import FunctionServer
-        from lib.fanvue.sandbox import FanvueSandbox
+        from devstack.migrate import migrate
+        from devstack.server import FunctionServer
+        from fanvue_sandbox import FanvueSandbox
 
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'create database "{self.db_name}"')
@@ -349,7 +349,7 @@ class ChaosStack:
         return client
 
     def token(self, user_id: str) -> str:
-        from lib.dev.tokens import mint_dashboard_token
+        from devstack.tokens import mint_dashboard_token
 
         return mint_dashboard_token(user_id, self.jwt_secret, ISSUER)
 
@@ -366,7 +366,7 @@ class ChaosStack:
 
     def connect(self, user: str, *, model_id: Optional[str] = None, agency_id: Optional[str] = None,
                 login_hint: Optional[str] = None) -> dict[str, Any]:
-        from lib.dev.connect_flow import connect
+        from devstack.connect_flow import connect
 
         return connect(self.functions, self.token(user), model_id=model_id, agency_id=agency_id,
                        login_hint=login_hint)
@@ -630,7 +630,7 @@ class SeedRun:
         ts = ledger.ts
         if len(ts) >= 8 and ts[-8] == ts[-1]:
             return  # keep tie groups far below a page (a whole page at one millisecond is unreadable)
-        from lib.fanvue.sandbox.timeutil import wall_ms
+        from fanvue_sandbox.timeutil import wall_ms
 
         at = 0 if rng.random() < 0.6 else wall_ms() - rng.randint(0, 3_600_000)
         n = rng.randint(1, 2)
@@ -1001,7 +1001,7 @@ def admin_url_from_env() -> tuple[str, Any]:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         return url, None
-    from lib.dev.embedded import start_embedded
+    from devstack.embedded import start_embedded
 
     server = start_embedded(ROOT / ".data" / "chaos-pg")
     return server.get_uri("postgres"), server

@@ -1,5 +1,5 @@
 """Cold start of each api/**/*.py: a fresh `python -c` process that loads the file the way
-lib.dev.server.load_handler (and Vercel) does - by path, spec_from_file_location + exec_module,
+devstack.server.load_handler (and Vercel) does - by path, spec_from_file_location + exec_module,
 its top-level `handler` - and serves ONE request to it over a socket pair. Whole-process wall time,
 median of `--runs`, next to `python -c pass`. DATABASE_URL (the direct transport) is set and points at
 a migrated database with one agency, one admin and one model, so "real" requests do real work.
@@ -30,7 +30,7 @@ from _common import OURS_PY, ROOT, Postgres, busy_other_cpu, machine_note, media
 
 DB_NAME = "bench_cold"
 
-# The child: load like lib.dev.server.load_handler, then serve one request on a socketpair.
+# The child: load like devstack.server.load_handler, then serve one request on a socketpair.
 CHILD = r"""
 import importlib.util, os, socket, sys
 from http.server import BaseHTTPRequestHandler
@@ -65,7 +65,7 @@ def setup(pg: Postgres) -> tuple[str, dict[str, str], dict[str, str]]:
     import psycopg
 
     from lib.crypto import new_key_text
-    from lib.dev.tokens import mint_dashboard_token
+    from devstack.tokens import mint_dashboard_token
 
     url = pg.fresh_database(DB_NAME)
     agency, admin, model = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default="", help="comma list of route substrings to measure (default: all)")
     a = p.parse_args(argv)
 
-    from lib.dev.server import route_table
+    from devstack.server import route_table
 
     before = machine_note()
     other_cpu = busy_other_cpu()

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
 
     from lib.crypto import new_key_text
-    from lib.fanvue.sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
+    from fanvue_sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
 
     handles = [f"m{i:04d}" for i in range(1, a.models + 1)]
     cfg = SandboxConfig(seed=a.seed, creators=[CreatorSpec(handle=h, items=a.items, history_days=365) for h in handles],

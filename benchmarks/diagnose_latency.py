@@ -6,7 +6,7 @@
 Starts its own embedded Postgres (data dir benchmarks/.work/pg-diagnose, git-ignored), creates a fresh
 database, applies the migrations, creates one agency / connection / model and bulk-loads N ledger
 rows as superuser (INSERT ... SELECT generate_series; the statement-level trigger maintains the model
-totals and the daily roll-up). It then serves api/ through lib.dev.server.FunctionServer and measures
+totals and the daily roll-up). It then serves api/ through devstack.server.FunctionServer and measures
 the endpoint over real HTTP (keep-alive, one client), then the SQL call fanvue_diagnosis_facts alone
 (psycopg, same count). Target: p50 < 50 ms at 1,000,000 rows. --explain prints EXPLAIN ANALYZE of
 every sub-query of fanvue_diagnosis_facts.
@@ -49,7 +49,7 @@ def percentile(values: list[float], p: float) -> float:
 def fresh_database(admin_url: str) -> str:
     import psycopg
 
-    from lib.db.migrate import migrate
+    from devstack.migrate import migrate
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{DB_NAME}" with (force)')
@@ -216,9 +216,9 @@ def main() -> int:
     from lib.config import reset_settings
     from lib.crypto import new_key_text
     from lib.db import reset_database
-    from lib.dev.embedded import start_embedded
-    from lib.dev.server import FunctionServer
-    from lib.dev.tokens import mint_dashboard_token
+    from devstack.embedded import start_embedded
+    from devstack.server import FunctionServer
+    from devstack.tokens import mint_dashboard_token
 
     command = f"python benchmarks/diagnose_latency.py --rows {args.rows}"
     server = start_embedded(DATA_DIR)

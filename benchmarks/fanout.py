@@ -24,9 +24,9 @@ import psycopg  # noqa: E402
 
 def one_tick(creators: int, items: int, k: int) -> dict:
     from lib.config import reset_settings
-    from lib.db.migrate import migrate
-    from lib.dev.embedded import start_embedded
-    from lib.fanvue.sandbox import CreatorSpec, SandboxConfig
+    from devstack.migrate import migrate
+    from devstack.embedded import start_embedded
+    from fanvue_sandbox import CreatorSpec, SandboxConfig
     from tests.e2e.conftest import start_stack
     from tests.e2e.helpers import mismatches
     from tests.factories import make_agency

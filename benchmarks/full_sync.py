@@ -63,7 +63,7 @@ def handle_for(n: int) -> str:
 
 
 def make_sandbox(sizes: list[int], seed: int) -> Any:
-    from lib.fanvue.sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
+    from fanvue_sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
 
     creators = [CreatorSpec(handle=handle_for(n), items=n, history_days=1500) for n in sizes]
     cfg = SandboxConfig(seed=seed, creators=creators, agency_manages=[c.handle for c in creators],

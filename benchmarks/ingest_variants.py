@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     import _proposed
     from lib.crypto import new_key_text
     from lib.fanvue.client import FanvueClient
-    from lib.fanvue.sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
+    from fanvue_sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
     from lib.sync.rows import earning_rows
 
     files = sorted(PROPOSED.glob("*.sql"))

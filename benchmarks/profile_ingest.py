@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     from lib.db.postgres import PostgresDatabase
     from lib.db.transport import to_json_value
     from lib.fanvue.client import FanvueClient
-    from lib.fanvue.sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
+    from fanvue_sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
     from lib.sync.rows import earning_rows
 
     import psycopg

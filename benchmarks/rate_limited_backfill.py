@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
 
     from lib.crypto import new_key_text
-    from lib.fanvue.sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
+    from fanvue_sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
 
     handles = [f"r{i:02d}" for i in range(1, a.creators + 1)]
     cfg = SandboxConfig(seed=a.seed, creators=[CreatorSpec(handle=h, items=a.items, history_days=730) for h in handles],

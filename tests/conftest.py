@@ -20,7 +20,7 @@ def _admin_url() -> tuple[str, object]:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         return url, None
-    from lib.dev.embedded import start_embedded
+    from devstack.embedded import start_embedded
 
     server = start_embedded(ROOT / ".data" / "test-pg")
     return server.get_uri("postgres"), server
@@ -41,7 +41,7 @@ def database_url() -> Iterator[str]:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
     url = _with_database(admin_url, name)
-    from lib.db.migrate import migrate
+    from devstack.migrate import migrate
 
     report = migrate(url)
     assert not report.notices, f"migrations raised notices: {report.notices}"

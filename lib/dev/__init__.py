@@ -1,1 +1,1 @@
-"""The local stack: `python -m lib.dev` and its subcommands (never deployed: excluded in vercel.json)."""
+"""`python -m lib.dev`: the README's one command. A thin runner; the local stack lives in `devstack/`."""

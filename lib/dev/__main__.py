@@ -1,7 +1,7 @@
-"""Entry point of `python -m lib.dev [command]`."""
+"""Entry point of `python -m lib.dev [command]`; everything it runs lives in `devstack/`."""
 import sys
 
-from lib.dev.cli import main
+from devstack.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,20 +1,25 @@
 -- Local stand-in for what a Supabase project already has, applied ONLY when the target database is
--- not a Supabase project (lib.db.migrate decides). It lets the same migrations run unchanged on a plain
+-- not a Supabase project (devstack.migrate decides). It lets the same migrations run unchanged on a plain
 -- Postgres: the three API roles, the auth.uid()/auth.jwt()/auth.role() helpers reading
 -- request.jwt.claims exactly as Supabase's do, and Supabase's default privileges (every new table and
 -- function in public is granted to anon/authenticated/service_role), so our explicit revokes are tested
 -- against the same starting point as production. Idempotent.
+-- Roles are cluster-wide: two databases of one cluster bootstrapping at once (parallel test workers)
+-- race between the existence check and the create, so a concurrent create counts as done.
 do $$
+declare
+  r record;
 begin
-  if not exists (select 1 from pg_roles where rolname = 'anon') then
-    create role anon nologin noinherit;
-  end if;
-  if not exists (select 1 from pg_roles where rolname = 'authenticated') then
-    create role authenticated nologin noinherit;
-  end if;
-  if not exists (select 1 from pg_roles where rolname = 'service_role') then
-    create role service_role nologin noinherit bypassrls;
-  end if;
+  for r in select * from (values ('anon', 'nologin noinherit'), ('authenticated', 'nologin noinherit'),
+                                 ('service_role', 'nologin noinherit bypassrls')) as t(name, options) loop
+    if not exists (select 1 from pg_roles where rolname = r.name) then
+      begin
+        execute format('create role %I %s', r.name, r.options);
+      exception when duplicate_object or unique_violation then
+        null;
+      end;
+    end if;
+  end loop;
 end
 $$;
 

@@ -44,7 +44,7 @@ def one_creator(chaos, admin_url):
     flow, served exactly as the chaos suite serves it. Returns (stack, model_id)."""
     import uuid
 
-    from lib.fanvue.sandbox import CreatorSpec, SandboxConfig
+    from fanvue_sandbox import CreatorSpec, SandboxConfig
 
     stacks = []
 

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from lib.db.migrate import BOOTSTRAP_FILE, migrate, migration_files
+from devstack.migrate import BOOTSTRAP_FILE, migrate, migration_files
 
 ROOT = Path(__file__).resolve().parents[2]
 PG15_BIN = Path(os.environ.get("TEST_PG15_BIN", "/usr/lib/postgresql/15/bin"))

@@ -1,5 +1,5 @@
 """The supabase-py transport, end to end: real supabase-py 2.34 -> HTTP -> the PostgREST RPC stand-in
-(lib.dev.postgrest_standin) -> the same real database. The same calls through both transports must
+(tests.doubles.postgrest_standin) -> the same real database. The same calls through both transports must
 give the same results and the same errors.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from lib.db.errors import Conflict, DbError, InvalidInput, NotFound
 from lib.db.postgres import PostgresDatabase
 from lib.db.supabase_rpc import SupabaseDatabase
 from lib.db.transport import TextArray
-from lib.dev.postgrest_standin import PostgrestStandin
+from tests.doubles.postgrest_standin import PostgrestStandin
 from tests.db.helpers import assert_ledger_consistent, item, new_model
 from tests.factories import make_agency, make_connection, make_model
 

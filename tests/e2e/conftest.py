@@ -29,7 +29,7 @@ class Stack:
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=120.0))
 
     def token(self, user_id: str) -> str:
-        from lib.dev.tokens import mint_dashboard_token
+        from devstack.tokens import mint_dashboard_token
 
         return mint_dashboard_token(user_id, JWT_SECRET, ISSUER)
 
@@ -53,15 +53,15 @@ class Stack:
 
     def connect(self, user: str, *, model_id: Optional[str] = None, agency_id: Optional[str] = None,
                 login_hint: Optional[str] = None) -> dict[str, Any]:
-        from lib.dev.connect_flow import connect
+        from devstack.connect_flow import connect
 
         return connect(self.functions, self.token(user), model_id=model_id, agency_id=agency_id,
                        login_hint=login_hint)
 
 
 def start_stack(database_url: str, sandbox_config: Any) -> Iterator[Stack]:
-    from lib.dev.server import FunctionServer
-    from lib.fanvue.sandbox import FanvueSandbox
+    from devstack.server import FunctionServer
+    from fanvue_sandbox import FanvueSandbox
     import threading
 
     server = FunctionServer(("127.0.0.1", 0))
@@ -102,7 +102,7 @@ def start_stack(database_url: str, sandbox_config: Any) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def stack(database_url: str) -> Iterator[Stack]:
-    from lib.fanvue.sandbox import SandboxConfig
+    from fanvue_sandbox import SandboxConfig
 
     # The published limit (200 per bucket) over a shrunken window, so tests do not wait out minutes.
     yield from start_stack(database_url, SandboxConfig.demo(rate_window_s=3.0))

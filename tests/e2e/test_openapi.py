@@ -14,7 +14,7 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from werkzeug.datastructures import ImmutableMultiDict
 
-from lib.dev.server import route_table
+from devstack.server import route_table
 from tests.e2e.helpers import connect_demo
 
 ROOT = Path(__file__).resolve().parents[2]

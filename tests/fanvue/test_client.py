@@ -31,7 +31,7 @@ from lib.fanvue.errors import (
 )
 from lib.fanvue.models import EARNING_ITEMS, EarningItem, TokenSet
 from lib.fanvue.ratelimit import Pacer
-from lib.fanvue.sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
+from fanvue_sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
 
 SCOPES = "openid offline_access offline read:self read:insights read:creator"
 EPOCH = datetime(2015, 1, 1, tzinfo=timezone.utc)

@@ -18,7 +18,7 @@ from lib.fanvue.client import FanvueClient
 from lib.fanvue.errors import InvalidGrant, OAuthError, OAuthUnavailable
 from lib.fanvue.models import TokenSet
 from lib.fanvue.ratelimit import Pacer
-from lib.fanvue.sandbox import FanvueSandbox, SandboxConfig
+from fanvue_sandbox import FanvueSandbox, SandboxConfig
 
 SCOPES = ["openid", "offline_access", "offline", "read:self", "read:insights"]
 

@@ -16,10 +16,10 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from lib.fanvue.sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
-from lib.fanvue.sandbox.cli import main as cli_main
-from lib.fanvue.sandbox.ratelimit import RateLimiter
-from lib.fanvue.sandbox.testkit import api_headers, authorize, basic_auth, oauth_login, pkce_pair, token_request
+from fanvue_sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
+from fanvue_sandbox.cli import main as cli_main
+from fanvue_sandbox.ratelimit import RateLimiter
+from fanvue_sandbox.testkit import api_headers, authorize, basic_auth, oauth_login, pkce_pair, token_request
 
 VERSION = {"X-Fanvue-API-Version": "2025-06-26"}
 ALL = "openid offline_access offline read:self read:insights read:creator"

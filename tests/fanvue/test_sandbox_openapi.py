@@ -24,8 +24,8 @@ from openapi_core.validation.response.exceptions import InvalidData
 from openapi_schema_validator import OAS31Validator
 from werkzeug.datastructures import ImmutableMultiDict
 
-from lib.fanvue.sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
-from lib.fanvue.sandbox.testkit import api_headers
+from fanvue_sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
+from fanvue_sandbox.testkit import api_headers
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "fanvue-openapi.json"
 ALL = "openid offline_access offline read:self read:insights read:creator"

@@ -1,5 +1,5 @@
 """The attack suite's world: the real stack (embedded Postgres, Fanvue sandbox, every api/ file served
-over HTTP by lib.dev.server.FunctionServer), a local JWKS server with real EC and RSA keys, two
+over HTTP by devstack.server.FunctionServer), a local JWKS server with real EC and RSA keys, two
 agencies, and a log capture that spans the whole suite.
 
 Everything runs in this process, so changing the environment (and calling reset_settings()) changes
@@ -96,7 +96,7 @@ class Sec:
         return self.functions + path
 
     def token(self, user_id: str, **extra: Any) -> str:
-        from lib.dev.tokens import mint_dashboard_token
+        from devstack.tokens import mint_dashboard_token
 
         token = mint_dashboard_token(user_id, JWT_SECRET, ISSUER, extra=extra or None)
         remember_secret("dashboard token", token)
@@ -116,7 +116,7 @@ class Sec:
 @pytest.fixture(scope="session")
 def sec(database_url: str) -> Iterator[Sec]:
     from lib.config import reset_settings
-    from lib.fanvue.sandbox import SandboxConfig
+    from fanvue_sandbox import SandboxConfig
 
     config = SandboxConfig.demo(rate_window_s=3.0)
     stack_gen = start_stack(database_url, config)

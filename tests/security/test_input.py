@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lib.dev.server import load_handler, route_table
+from devstack.server import load_handler, route_table
 from tests.security.conftest import CRON_SECRET, assert_error, raw_request
 
 ROUTES = {path: load_handler(file) for path, file in route_table().items()}

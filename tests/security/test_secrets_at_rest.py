@@ -9,7 +9,7 @@ import uuid
 import psycopg
 import pytest
 
-from lib.dev.connect_flow import connect
+from devstack.connect_flow import connect
 from tests.factories import make_agency
 
 

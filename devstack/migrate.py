@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 MIGRATIONS_DIR = ROOT / "supabase" / "migrations"
 BOOTSTRAP_FILE = ROOT / "supabase" / "bootstrap" / "local_supabase.sql"
 LOCK_KEY = 727_001_2026

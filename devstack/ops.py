@@ -6,7 +6,7 @@ import os
 import sys
 from typing import Optional
 
-from lib.dev import localenv
+from devstack import localenv
 
 
 def _environment() -> None:
@@ -17,7 +17,7 @@ def _environment() -> None:
     elif localenv.ENV_FILE.exists():
         localenv.apply_env(localenv.local_secrets())
     if not os.environ.get("DATABASE_URL") and not os.environ.get("SUPABASE_URL"):
-        from lib.dev.embedded import ensure_database, start_embedded
+        from devstack.embedded import ensure_database, start_embedded
 
         localenv.apply_env({"DATABASE_URL": ensure_database(start_embedded(), "fanvue_sync")}, override=True)
 
@@ -47,7 +47,7 @@ def sync(model_name: Optional[str], full: bool) -> int:
 
     console = Console()
     if not model_name:
-        from lib.dev.stack import first_backfill
+        from devstack.stack import first_backfill
 
         summary = first_backfill(None)
         for m in summary.models:

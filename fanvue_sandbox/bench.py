@@ -1,6 +1,6 @@
 """Throughput probe: how many earnings pages/s a sequential keep-alive client pulls.
 
-    python -m lib.fanvue.sandbox.bench [--items 200000] [--pages 3000] [--in-process]
+    python -m fanvue_sandbox.bench [--items 200000] [--pages 3000] [--in-process]
 
 By default the sandbox runs in a child process (its own core, as in a real dev setup) and
 the client loop runs here, so the number is client cost + server cost + socket round trip.

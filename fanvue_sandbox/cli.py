@@ -1,4 +1,4 @@
-"""`python -m lib.fanvue.sandbox.cli` (wired by the lead as `python -m lib.dev sandbox`):
+"""`python -m fanvue_sandbox` (also `python -m lib.dev sandbox`):
 run the demo sandbox in the foreground and print what a local app needs to point at it."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A faithful local Fanvue (auth server + API subset) for tests and local development.
 
-    from lib.fanvue.sandbox import FanvueSandbox, SandboxConfig, CreatorSpec
+    from fanvue_sandbox import FanvueSandbox, SandboxConfig, CreatorSpec
     with FanvueSandbox(SandboxConfig.demo()) as sb:
         base = sb.base_url   # FANVUE_API_BASE == FANVUE_AUTH_BASE
 """

@@ -8,11 +8,11 @@ from typing import Optional
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from lib.db.migrate import migrate
+    from devstack.migrate import migrate
 
     url = os.environ.get("DATABASE_URL")
     if not url:
-        from lib.dev.embedded import ensure_database, start_embedded
+        from devstack.embedded import ensure_database, start_embedded
 
         server = start_embedded()
         url = ensure_database(server, "fanvue_sync")
@@ -34,31 +34,31 @@ def _add_up_flags(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from lib.dev.stack import up
+    from devstack.stack import up
 
     return up(args)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from lib.fanvue.sandbox.cli import main as sandbox_main
+    from fanvue_sandbox.cli import main as sandbox_main
 
     return sandbox_main(args.rest)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from lib.dev.ops import sync
+    from devstack.ops import sync
 
     return sync(args.model, args.full)
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    from lib.dev.ops import diagnose
+    from devstack.ops import diagnose
 
     return diagnose(args.name, probe=not args.no_probe)
 
 
 def cmd_rotate_key(args: argparse.Namespace) -> int:
-    from lib.dev.ops import rotate_key
+    from devstack.ops import rotate_key
 
     return rotate_key()
 

@@ -5,7 +5,7 @@ import os
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = Path(os.environ.get("LOCAL_DATA_DIR") or ROOT / ".data") / "pg"
 
 

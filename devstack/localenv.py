@@ -10,7 +10,7 @@ from typing import Any
 
 from lib.crypto import new_key_text
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("LOCAL_DATA_DIR") or ROOT / ".data")  # tests point it elsewhere
 ENV_FILE = DATA / "local-env.json"
 STACK_FILE = DATA / "stack.json"

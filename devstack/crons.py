@@ -10,7 +10,7 @@ from typing import Callable, Optional
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def declared_crons(path: Path = ROOT / "vercel.json") -> list[dict[str, str]]:

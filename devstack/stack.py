@@ -15,12 +15,12 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from lib.dev import localenv
+from devstack import localenv
 
 
 def _setup_database(reset: bool) -> tuple[Any, str]:
-    from lib.db.migrate import migrate
-    from lib.dev.embedded import ensure_database, start_embedded
+    from devstack.migrate import migrate
+    from devstack.embedded import ensure_database, start_embedded
 
     if os.environ.get("DATABASE_URL"):
         url, server = os.environ["DATABASE_URL"], None
@@ -51,7 +51,7 @@ def _ensure_demo_agency(url: str) -> None:
 def _connect_demo(functions: str, token: str, url: str) -> None:
     import psycopg
 
-    from lib.dev.connect_flow import connect
+    from devstack.connect_flow import connect
 
     agency = connect(functions, token, agency_id=localenv.DEMO_AGENCY_ID, login_hint="agency")
     print(f"connected agency @{agency['fanvue_user']['handle']} (agency kind): {len(agency['models'])} creators imported")
@@ -134,7 +134,7 @@ def curl_lines(functions: str, token: str, cron_secret: str, model_id: str) -> l
 def up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     if args.reset:
-        from lib.dev.embedded import DEFAULT_DATA_DIR
+        from devstack.embedded import DEFAULT_DATA_DIR
 
         _stop_embedded(DEFAULT_DATA_DIR)
         shutil.rmtree(localenv.DATA, ignore_errors=True)
@@ -144,7 +144,7 @@ def up(args: argparse.Namespace) -> int:
     env = dict(secrets_, PUBLIC_BASE_URL=functions, FANVUE_REDIRECT_URI=f"{functions}/api/auth/fanvue/callback")
     sandbox = None
     if not args.no_sandbox:
-        from lib.fanvue.sandbox import FanvueSandbox, SandboxConfig
+        from fanvue_sandbox import FanvueSandbox, SandboxConfig
 
         config = SandboxConfig.demo(new_sales_per_minute=args.new_sales_per_minute)
         config.redirect_uris = [env["FANVUE_REDIRECT_URI"]]
@@ -158,9 +158,9 @@ def up(args: argparse.Namespace) -> int:
     localenv.apply_env({"DATABASE_URL": url}, override=True)
     _ensure_demo_agency(url)
 
-    from lib.dev.crons import CronScheduler
-    from lib.dev.server import FunctionServer
-    from lib.dev.tokens import mint_dashboard_token
+    from devstack.crons import CronScheduler
+    from devstack.server import FunctionServer
+    from devstack.tokens import mint_dashboard_token
 
     functions_server = FunctionServer(("127.0.0.1", args.port))
     threading.Thread(target=functions_server.serve_forever, name="functions", daemon=True).start()
