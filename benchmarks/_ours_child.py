@@ -91,7 +91,10 @@ def run_fetch_mode(args: argparse.Namespace) -> dict:
     client = FanvueClient(StaticTokens(args.token), owner_uuid=args.owner, api_base=args.base)
     items = pages = 0
     started = time.perf_counter()
-    for page in client.earnings_pages(args.creator, start, end, 50):
+    from lib.fanvue.models import EARNING_SOURCES
+    from lib.sync.paging import earnings_fetch, walk
+
+    for page in walk(earnings_fetch(client, args.creator), start, end, sources=EARNING_SOURCES):
         items += len(page.items)
         pages += 1
     elapsed = time.perf_counter() - started
@@ -134,14 +137,10 @@ def main() -> int:
     p.add_argument("--creator", help="creator uuid (fetch modes)")
     p.add_argument("--start", default="2019-01-01T00:00:00.000Z", help="window start (fetch modes)")
     a = p.parse_args()
-    import _proposed
-
-    patches = _proposed.apply()
     t0 = time.perf_counter()
     out = {"sync": run_sync_mode, "fetch": run_fetch_mode, "fetch-raw": run_fetch_raw_mode}[a.mode](a)
     out["process_s"] = round(time.perf_counter() - t0, 3)
     out["pid"] = os.getpid()
-    out["patches"] = patches
     child_report(out)
     return 0
 

@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--imports", type=int, default=8, help="show the N heaviest imports of each real request")
     p.add_argument("--name", default="cold_start")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
-                   help="extra environment for every child (to measure a proposed setting)")
+                   help="extra environment for every child (to measure another setting)")
     p.add_argument("--only", default="", help="comma list of route substrings to measure (default: all)")
     a = p.parse_args(argv)
 

@@ -52,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--items", type=int, default=200, help="items per creator (over the last year)")
     p.add_argument("--latency-ms", type=int, default=50)
     p.add_argument("--concurrency", type=int, default=4, help="SYNC_CONCURRENCY of the tick (default: the app's 4)")
-    p.add_argument("--patches", default="", help="runtime stand-ins of proposed fixes (_proposed.py), e.g. json,switch")
-    p.add_argument("--sql", action="append", default=[], help="proposed SQL file applied after the migrations")
+    p.add_argument("--sql", action="append", default=[], help="an extra SQL file applied after the migrations")
     p.add_argument("--seed", type=int, default=5)
     p.add_argument("--name", default="cron_tick")
     a = p.parse_args(argv)
@@ -91,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         if done < a.models:
             print(child.stderr_tail, file=sys.stderr)
             return 1
-        env = app_env(url, sb.base_url, key, cfg, sync_concurrency=a.concurrency, bench_patches=a.patches)
+        env = app_env(url, sb.base_url, key, cfg, sync_concurrency=a.concurrency)
         for label in ("all due", "none due"):
             if label == "all due":
                 sql_exec(url, "update fanvue_sync_state set next_sync_at = now() - interval '1 second'")

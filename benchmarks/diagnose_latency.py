@@ -1,7 +1,7 @@
 """Latency of GET /api/fanvue/diagnose-revenue?probe=false for one model with N transactions.
 
     python benchmarks/diagnose_latency.py [--rows 1000000] [--requests 200] [--warmup 10] [--explain]
-                                          [--apply-sql proposed.sql]
+                                          [--apply-sql extra.sql]
 
 Starts its own embedded Postgres (data dir benchmarks/.work/pg-diagnose, git-ignored), creates a fresh
 database, applies the migrations, creates one agency / connection / model and bulk-loads N ledger
@@ -210,7 +210,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE every sub-query")
     parser.add_argument("--apply-sql", type=Path, default=None,
-                        help="an extra SQL file applied after the migrations (to measure a proposed change)")
+                        help="an extra SQL file applied after the migrations (to measure a change)")
     args = parser.parse_args()
 
     from lib.config import reset_settings

@@ -11,11 +11,9 @@ Sides:
   dlt        dlt 1.31 rest_api_source: cursor paginator nextCursor/cursor, incremental
              startDate/endDate on "date", bearer auth, X-Fanvue-API-Version header,
              write_disposition=merge on transactionOrderId (benchmarks/.work/venv-dlt)
-  fetch      our FanvueClient reading every page of the same window, nothing stored
+  fetch      our FanvueClient under the sync engine's walk (lib/sync/paging.py) reading every page of
+             the same window, nothing stored
   fetch-raw  httpx + json following nextCursor only (the transport ceiling), nothing stored
-  ours-fixed ours with the fixes this benchmark proposes, as runtime stand-ins (_proposed.py, default
-             "json,batch") plus benchmarks/proposed/*.sql applied to its fresh database - evidence for the
-             lead, who applies the real change to lib/ and supabase/
 
 items/s = N / time inside the child from the first request to the last row committed (imports and
 interpreter start excluded; the process wall time is reported too). Rows are counted in the
@@ -38,9 +36,7 @@ from _common import (DLT_PY, OURS_PY, ROOT, WORK, AGENCY_SCOPES, Postgres, app_e
                      connect_agency, machine_note, own_cpu_s, run_child, save_results, sql_exec, sql_one,
                      table)
 
-SIDES = ("ours", "dlt", "fetch", "fetch-raw", "ours-fixed")
-PROPOSED_SQL = sorted((Path(__file__).resolve().parent / "proposed").glob("*.sql"))
-PROPOSED_PATCHES = "json,batch"
+SIDES = ("ours", "dlt", "fetch", "fetch-raw")
 DB_NAME = "bench_full"
 FLOOR = "2019-01-01T00:00:00.000Z"
 
@@ -73,9 +69,6 @@ def make_sandbox(sizes: list[int], seed: int) -> Any:
     return sb
 
 
-FIXED = {"patches": PROPOSED_PATCHES, "sql": PROPOSED_SQL}
-
-
 def run_side(side: str, n: int, sb: Any, pg: Postgres, key_text: str) -> dict[str, Any]:
     handle = handle_for(n)
     creator = sb.creator(handle)
@@ -83,15 +76,11 @@ def run_side(side: str, n: int, sb: Any, pg: Postgres, key_text: str) -> dict[st
     requests_before = sb.stats()["requests"]["total"]
     row: dict[str, Any] = {"side": side, "n": n, "truth_count": truth["count"]}
     cpu = _CpuMeter(pg)
-    if side in ("ours", "ours-fixed"):
+    if side == "ours":
         url = pg.fresh_database(DB_NAME)
-        if side == "ours-fixed":
-            for path in FIXED["sql"]:
-                sql_exec(url, path.read_text())
         agency = connect_agency(url, sb, [handle], key_text)
         env = app_env(url, sb.base_url, key_text, sb.config, sync_concurrency=1, sync_max_duration_s=900,
-                      sync_safety_margin_s=30, sync_history_floor=FLOOR, sync_interval_s=900,
-                      bench_patches=FIXED["patches"] if side == "ours-fixed" else "")
+                      sync_safety_margin_s=30, sync_history_floor=FLOOR, sync_interval_s=900)
         cpu.start()
         child = run_child([str(OURS_PY), "benchmarks/_ours_child.py", "sync"], env=env)
         cpu.stop()
@@ -157,18 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sides", default="ours,dlt,fetch,fetch-raw", help=f"comma list of {', '.join(SIDES)}")
     p.add_argument("--repeats", type=int, default=1, help="alternations per size (order rotates each repeat)")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--fixed-patches", default=PROPOSED_PATCHES,
-                   help=f"ours-fixed: runtime patches from _proposed.py (default {PROPOSED_PATCHES!r})")
-    p.add_argument("--fixed-sql", default="all",
-                   help="ours-fixed: 'all' proposed/*.sql, 'none', or a comma list of file names")
     p.add_argument("--name", default="full_sync", help="results file benchmarks/.work/results/<name>.json")
     a = p.parse_args(argv)
     sizes = parse_sizes(a.sizes)
-    FIXED["patches"] = a.fixed_patches
-    if a.fixed_sql == "none":
-        FIXED["sql"] = []
-    elif a.fixed_sql != "all":
-        FIXED["sql"] = [p_ for p_ in PROPOSED_SQL if p_.name in a.fixed_sql.split(",")]
     sides = [s.strip() for s in a.sides.split(",") if s.strip()]
     for s in sides:
         if s not in SIDES:

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pages", type=int, default=14, help="pages per batch (the engine drains ~13-20 at full speed)")
     p.add_argument("--warm", type=int, default=100, help="batches stored before the explained one")
     p.add_argument("--sql", action="append", default=[], help="extra SQL file applied to the database first "
-                   "(to measure a proposed function change without touching supabase/)")
+                   "(to measure a function change without touching supabase/)")
     a = p.parse_args(argv)
 
     from lib.crypto import new_key_text
@@ -62,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         client = FanvueClient(Tok(), owner_uuid=sb.agency_user.uuid, api_base=sb.base_url)
         start, end = datetime(2019, 1, 1, tzinfo=timezone.utc), datetime.now(timezone.utc)
         pages = []
-        for page in client.earnings_pages(agency.creator_uuids["c"], start, end, 50):
+        from lib.fanvue.models import EARNING_SOURCES
+        from lib.sync.paging import earnings_fetch, walk
+
+        for page in walk(earnings_fetch(client, agency.creator_uuids["c"]), start, end, sources=EARNING_SOURCES):
             pages.append(page)
             if len(pages) >= total_pages:
                 break

@@ -1,15 +1,14 @@
 """Where our full sync spends its time: py-spy (per thread, sampled) on the child running run_sync,
 CPU seconds of client / sandbox / Postgres, and the top statements by time (pg_stat_statements).
 
-Needs py-spy from requirements-bench.txt (benchmarks/.work/venv-dlt/bin/py-spy). BENCH_PATCHES
-(see _proposed.py) and --sql proposed/*.sql let a proposed fix be profiled the same way.
+Needs py-spy from requirements-bench.txt (benchmarks/.work/venv-dlt/bin/py-spy). --sql applies an extra
+SQL file after the migrations, so a changed function can be profiled the same way.
 
     .venv/bin/python benchmarks/profile_sync.py --items 100000
 """
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -49,7 +48,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--items", type=int, default=100_000)
     p.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     p.add_argument("--min-share", type=float, default=0.05, help="hide frames below this share of a thread")
-    p.add_argument("--patches", default=os.environ.get("BENCH_PATCHES", ""), help="see _proposed.py")
     p.add_argument("--sql", action="append", default=[], help="SQL file applied after the migrations")
     a = p.parse_args(argv)
     spy = DLT_PY.parent / "py-spy"
@@ -68,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             sql_exec(url, Path(path).read_text())
         connect_agency(url, sb, [full_sync.handle_for(a.items)], key)
         env = app_env(url, sb.base_url, key, sb.config, sync_concurrency=1, sync_max_duration_s=900,
-                      sync_safety_margin_s=30, sync_history_floor=full_sync.FLOOR, bench_patches=a.patches)
+                      sync_safety_margin_s=30, sync_history_floor=full_sync.FLOOR)
         sql_exec(url, "select pg_stat_statements_reset()")
         c_sb, c_pg = own_cpu_s(), pg.cpu_s()
         child = run_child([str(spy), "record", "-r", str(a.rate), "--threads", "-f", "raw", "-o", str(out), "--",
@@ -76,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         c_sb, c_pg = own_cpu_s() - c_sb, pg.cpu_s() - c_pg
         res = child.result
         print(f"run_sync: {res.get('elapsed_s')} s for {a.items:,} items "
-              f"({a.items / float(res.get('elapsed_s', 1)):,.0f} items/s, under py-spy), db calls {res.get('db_calls')},"
-              f" patches {res.get('patches')}")
+              f"({a.items / float(res.get('elapsed_s', 1)):,.0f} items/s, under py-spy), db calls {res.get('db_calls')}")
         print(f"CPU seconds: client {res.get('cpu_s')}, sandbox {c_sb:.1f}, postgres {c_pg:.1f}\n")
         summarize(out, a.min_share)
         import psycopg

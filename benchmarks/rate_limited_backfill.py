@@ -75,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--window", type=float, default=60.0, help="bucket window in seconds (published: 60)")
     p.add_argument("--latency-ms", type=int, default=50)
     p.add_argument("--concurrency", type=int, default=0, help="SYNC_CONCURRENCY (default: one per creator)")
-    p.add_argument("--patches", default="", help="runtime stand-ins of proposed fixes (_proposed.py), e.g. json,switch")
-    p.add_argument("--sql", action="append", default=[], help="proposed SQL file applied after the migrations")
+    p.add_argument("--sql", action="append", default=[], help="an extra SQL file applied after the migrations")
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--name", default="rate_limited_backfill")
     a = p.parse_args(argv)
@@ -102,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             sql_exec(url, Path(path).read_text())
         agency = connect_agency(url, sb, handles, key)
         env = app_env(url, sb.base_url, key, cfg, sync_concurrency=concurrency, sync_max_duration_s=900,
-                      sync_safety_margin_s=30, sync_interval_s=900, bench_patches=a.patches)
+                      sync_safety_margin_s=30, sync_interval_s=900)
         stats_before = sb.stats()
         cpu_sb, cpu_pg = own_cpu_s(), pg.cpu_s()
         child = run_child([str(OURS_PY), "benchmarks/_ours_child.py", "sync", "--max-models", "0"], env=env,
@@ -164,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                ["child process wall / peak RSS", f"{child.wall_s:.1f} s / {child.peak_rss_mb:.0f} MB"],
                ["settings", f"{a.creators} creators x {a.items} items, limit {a.limit}/{a.window:.0f}s, "
                             f"latency {a.latency_ms} ms, SYNC_CONCURRENCY {concurrency}"
-                            + (f", patches {a.patches} {[Path(x).name for x in a.sql]}" if a.patches or a.sql else "")],
+                            + (f", extra SQL {[Path(x).name for x in a.sql]}" if a.sql else "")],
                ["machine", f"{after['cores']} cores, load before {before['load']} after {after['load']}, "
                            f"other processes' CPU at start {other_cpu}%"]]
     print(table(["", "value"], summary))

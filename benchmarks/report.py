@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         print(table(["side", *[f"MB @ {n:,}" for n in sizes], f"{sizes[-1]:,} / {sizes[0]:,}"], out))
         print()
     rows = []
-    for name in ("rate_limited_backfill", "rate_limited_backfill_fixed"):
+    for name in ("rate_limited_backfill",):
         d = load(name)
         if d:
             rows.append([name, machine(d), d["wall_s"], d["bound_s"], f"{d['wall_s'] / d['bound_s']:.3f}x",
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                      "window 1 done s", "last request s", "CPU s client/sandbox/pg"], rows))
         print()
     rows = []
-    for name in ("cron_tick", "cron_tick_fixed"):
+    for name in ("cron_tick",):
         d = load(name)
         if d:
             rows += [[name, r["tick"], float(r["wall_s"]), r["models_synced"], r["fanvue_requests"], r["db_calls"],

@@ -6,13 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 uptime
-$PY benchmarks/full_sync.py --sizes 10k,100k,1M --sides ours,dlt,fetch,fetch-raw,ours-fixed --name full_sync
+$PY benchmarks/full_sync.py --sizes 10k,100k,1M --sides ours,dlt,fetch,fetch-raw --name full_sync
 $PY benchmarks/rate_limited_backfill.py --creators 20 --items 15000 --name rate_limited_backfill
-$PY benchmarks/rate_limited_backfill.py --creators 20 --items 15000 --patches json,batch \
-    --sql benchmarks/proposed/ledger_trigger_insert_fast_path.sql --name rate_limited_backfill_fixed
 $PY benchmarks/cron_tick.py --models 500 --name cron_tick
-$PY benchmarks/cron_tick.py --models 500 --patches tokens,finish --sql benchmarks/proposed/finish_and_claim.sql \
-    --name cron_tick_fixed
 $PY benchmarks/cold_start.py --runs 5 --name cold_start
 uptime
 $PY benchmarks/report.py

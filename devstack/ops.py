@@ -44,6 +44,7 @@ def sync(model_name: Optional[str], full: bool) -> int:
     from lib.db import get_database
     from lib.sync.engine import SyncOptions
     from lib.sync.runner import force_sync
+    from lib.sync.work import LeaseHeld
 
     console = Console()
     if not model_name:
@@ -60,11 +61,11 @@ def sync(model_name: Optional[str], full: bool) -> int:
     if model is None:
         return 2
     with console.status(f"syncing {model['name']}{' (full history)' if full else ''}..."):
-        state, outcome = force_sync(get_database(), model, options=SyncOptions(full=full))
-    if state == "busy":
-        console.print(f"a sync of {model['name']} is running ({outcome.get('holder')}); try again later")
+        outcome = force_sync(get_database(), str(model["id"]), options=SyncOptions(full=full))
+    if isinstance(outcome, LeaseHeld):
+        console.print(f"a sync of {model['name']} is running ({outcome.holder}); try again later")
         return 3
-    result, run_id = outcome
+    result = outcome.result
     console.print(f"{result.name}: {result.outcome}; fetched {result.fetched}, inserted {result.inserted}, "
                   f"updated {result.updated}, unchanged {result.unchanged}; revenue "
                   f"${(result.revenue_before_cents or 0) / 100:,.2f} -> ${(result.revenue_after_cents or 0) / 100:,.2f} "

@@ -1,15 +1,13 @@
 """The cron tick: sync due models, or the daily reconcile pass over the last RECONCILE_DAYS."""
 from __future__ import annotations
 
-from typing import Optional
-
 from lib.config import settings
 from lib.http.response import Response, json_response
 from lib.sync.engine import SyncOptions
 from lib.sync.runner import run_sync
 
 
-def run_cron(mode: str, worker: Optional[int]) -> Response:
+def run_cron(mode: str, worker: int | None) -> Response:
     from lib.db import get_database
     from lib.sync.fanout import plan
 

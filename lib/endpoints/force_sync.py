@@ -10,6 +10,7 @@ from lib.http.response import Response, json_response
 from lib.http.shell import Request
 from lib.sync.engine import SyncOptions
 from lib.sync.runner import force_sync
+from lib.sync.work import LeaseHeld
 
 
 def force_sync_endpoint(request: Request) -> Response:
@@ -21,12 +22,12 @@ def force_sync_endpoint(request: Request) -> Response:
     db = get_database()
     model = resolve_model(db, request.principal, str(q.model_id) if q.model_id else None, q.model_name)
     options = SyncOptions(full=q.full, since=q.since, dry_run=q.dry_run)
-    state, outcome = force_sync(db, model, options=options)
-    if state == "busy":
+    outcome = force_sync(db, str(model["id"]), options=options)
+    if isinstance(outcome, LeaseHeld):
         raise conflict("sync_in_progress", "a sync of this model is running; try again when it ends",
-                       holder=outcome.get("holder"), lease_kind=outcome.get("lease_kind"),
-                       lease_expires_at=outcome.get("lease_expires_at"))
-    result, run_id = outcome
+                       holder=outcome.holder, lease_kind=outcome.lease_kind,
+                       lease_expires_at=outcome.lease_expires_at)
+    result, run_id = outcome.result, outcome.run_id
     body = {
         "model": {"id": model["id"], "name": model["name"]},
         "run_id": run_id,
@@ -53,5 +54,5 @@ def force_sync_endpoint(request: Request) -> Response:
     return json_response(body)
 
 
-def _dollars(cents):
+def _dollars(cents: int | None) -> str | None:
     return None if cents is None else f"{cents / 100:.2f}"

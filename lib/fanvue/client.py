@@ -6,8 +6,7 @@ What it takes care of, so callers cannot get it wrong:
 * the route: ``creator_uuid=None`` -> personal ``/insights/...``; otherwise
   ``/creators/{uuid}/insights/...`` (an agency token on the personal route silently returns the
   agency user's OWN data, so the caller decides explicitly);
-* complete history: pages are streamed one by one until ``nextCursor`` is null, never capped, and
-  lines sharing a timestamp across a page boundary are neither lost nor handed on twice;
+* one request -> one typed page (walking a window is the sync engine's job, :mod:`lib.sync.paging`);
 * pacing to the published rate limit (see :mod:`.ratelimit`), honouring ``Retry-After`` on 429;
 * one refresh + retry on 401, bounded jittered backoff on 5xx and dropped connections;
 * a caller deadline: no wait is started that would pass it (:class:`DeadlineExceeded`).
@@ -17,19 +16,17 @@ Failures are raised as :mod:`.errors` classes; a failed call never looks like an
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 from urllib.parse import quote
 
 import httpx
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from .errors import (
     DeadlineExceeded,
@@ -69,7 +66,6 @@ log = logging.getLogger(__name__)
 API_VERSION = "2025-06-26"
 BACKOFF_BASE_S = 0.25
 BACKOFF_CAP_S = 8.0
-_ONE_MS = timedelta(milliseconds=1)
 _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
@@ -229,7 +225,7 @@ class FanvueClient:
                 return
             page += 1
 
-    def earnings_pages(
+    def earnings_page(
         self,
         creator_uuid: str | None,
         start: datetime,
@@ -238,29 +234,30 @@ class FanvueClient:
         *,
         cursor: str | None = None,
         sources: Sequence[str] | None = None,
-        paging: str = "anchor",
-    ) -> Iterator[EarningsPage]:
-        """Stream every invoice line dated in ``[start, end)``, page by page, newest first.
+    ) -> EarningsPage:
+        """One request for invoice lines dated in ``[start, end)``, newest first.
 
-        Never capped, and nothing lost at page boundaries (see :meth:`_walk`). ``cursor`` resumes
-        from a server cursor; ``end=page.resume_end`` resumes after a stored page.
-        ``paging="cursor"`` follows ``nextCursor`` verbatim instead (for comparison/diagnosis only).
+        Walking a whole window (and what to do with lines sharing a timestamp) is the sync engine's
+        job (:mod:`lib.sync.paging`); this is one request and its typed answer.
         """
         path = "/insights/earnings" if creator_uuid is None else f"{self._creator_path(creator_uuid)}/insights/earnings"
-        extra = {"source": ",".join(sources)} if sources else {}
-        for items, raw, next_cursor, resume_end in self._walk(
-            path, creator_uuid, start, end, size, cursor, extra, EARNING_ITEMS, paging == "cursor"
-        ):
-            yield EarningsPage(items=items, raw=raw, next_cursor=next_cursor, resume_end=resume_end)
+        items, raw, next_cursor = self._page(path, creator_uuid, start, end, size, cursor, sources, EARNING_ITEMS)
+        return EarningsPage(items=items, raw=raw, next_cursor=next_cursor)
 
-    def spending_pages(
-        self, start: datetime, end: datetime, size: int = 50, *, cursor: str | None = None
-    ) -> Iterator[SpendingPage]:
-        """Refunds and chargebacks of the token owner (``/insights/spending``; no agency variant)."""
-        for items, raw, next_cursor, resume_end in self._walk(
-            "/insights/spending", None, start, end, size, cursor, {}, SPENDING_ITEMS, False
-        ):
-            yield SpendingPage(items=items, raw=raw, next_cursor=next_cursor, resume_end=resume_end)
+    def spending_page(
+        self,
+        start: datetime,
+        end: datetime,
+        size: int = 50,
+        *,
+        cursor: str | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> SpendingPage:
+        """One request for refunds and chargebacks of the token owner (``/insights/spending``; no
+        agency variant is published)."""
+        items, raw, next_cursor = self._page("/insights/spending", None, start, end, size, cursor, sources,
+                                             SPENDING_ITEMS)
+        return SpendingPage(items=items, raw=raw, next_cursor=next_cursor)
 
     def earnings_summary(
         self,
@@ -314,9 +311,9 @@ class FanvueClient:
             error=None if 200 <= status < 300 else (_server_detail(body) or f"HTTP {status}"),
         )
 
-    # -- paging helpers -------------------------------------------------------------------------
+    # -- one page ---------------------------------------------------------------------------------
 
-    def _walk(
+    def _page(
         self,
         path: str,
         creator_uuid: str | None,
@@ -324,89 +321,25 @@ class FanvueClient:
         end: datetime,
         size: int,
         cursor: str | None,
-        extra: Mapping[str, str],
-        adapter: Any,
-        cursor_only: bool,
-    ) -> Iterator[tuple[list[Any], list[dict[str, Any]], str | None, datetime | None]]:
-        """Walk a date-keyed cursor endpoint without losing lines that share a timestamp.
-
-        Fanvue's cursor is very likely ``{"date": <last date>}`` with no tiebreaker, so lines sharing
-        the boundary timestamp T can be skipped (``date < T``) or repeated (``date <= T``). Instead of
-        sending the cursor we re-anchor: the next request asks for ``[start, T + 1 ms)``, which
-        re-delivers every line at T; the ones the previous page already delivered are removed here
-        (matched by order id, or by full content for legacy rows without one, as a multiset).
-        ``nextCursor`` still decides whether more pages exist. The server cursor is used only when
-        re-anchoring cannot make progress (a whole page at one timestamp) or the server turns out
-        not to honour exact dates or newest-first order.
-        """
+        sources: Sequence[str] | None,
+        adapter: TypeAdapter[Any],
+    ) -> tuple[list[Any], list[dict[str, Any]], str | None]:
+        """GET one page of a date-windowed, cursor-paged endpoint: (items, raw dicts, nextCursor)."""
         if not 1 <= size <= 50:
             raise ValueError("size must be between 1 and 50")
-        if start.tzinfo is None or end.tzinfo is None:
-            raise ValueError("start and end must be timezone-aware")
-        start = start.astimezone(timezone.utc)
-        end = end.astimezone(timezone.utc)
-        window_end = end  # endDate of the next request
-        anchor: datetime | None = None  # the oldest timestamp delivered so far
-        at_anchor: Counter[Any] = Counter()  # lines at `anchor` already delivered (multiset)
-        seen_cursors: set[str] = set()
-        while True:
-            query: dict[str, Any] = {
-                "startDate": iso_utc(start),
-                "endDate": iso_utc(end if cursor else window_end),
-                "size": size,
-                **extra,
-            }
-            if cursor:
-                query["cursor"] = cursor
-            sent_end = end if cursor else window_end
-            body = self._get(path, params=query, creator_uuid=creator_uuid)
-            data = body.get("data") if isinstance(body, dict) else None
-            if not isinstance(data, list):
-                raise FanvueBadResponse(f"GET {path}: response has no data list", path=path)
-            next_cursor = body.get("nextCursor")
-            if next_cursor is not None and not isinstance(next_cursor, str):
-                raise FanvueBadResponse(f"GET {path}: nextCursor is not a string", path=path)
-            next_cursor = next_cursor or None
-            items = self._validate(adapter, data, path)
-
-            dates = [it.date for it in items]
-            if any(a < b for a, b in zip(dates, dates[1:])) or any(d >= sent_end or d < start for d in dates):
-                if not cursor_only:
-                    log.warning("fanvue GET %s: dates not newest-first or outside the window; following cursors", path)
-                cursor_only = True
-            kept_items: list[Any] = []
-            kept_raw: list[dict[str, Any]] = []
-            for it, raw in zip(items, data):
-                if it.date >= sent_end or it.date < start:
-                    continue  # outside what we asked for: a repeat, or not the caller's window
-                if anchor is not None and it.date == anchor:
-                    key = _line_key(raw)
-                    if at_anchor[key] > 0:
-                        at_anchor[key] -= 1
-                        continue
-                kept_items.append(it)
-                kept_raw.append(raw)
-
-            oldest = min(dates) if dates else None
-            resume_end = None if not next_cursor or oldest is None else oldest + _ONE_MS
-            yield kept_items, kept_raw, next_cursor, resume_end
-            if not next_cursor:
-                return
-
-            if oldest is not None and oldest != anchor:
-                anchor = oldest
-                at_anchor = Counter(_line_key(r) for it, r in zip(items, data) if it.date == oldest)
-            elif oldest is not None:
-                at_anchor.update(_line_key(r) for it, r in zip(items, data) if it.date == oldest)
-            progress = oldest is not None and oldest + _ONE_MS < window_end
-            if cursor_only or not progress:
-                if next_cursor in seen_cursors:
-                    raise FanvueBadResponse(f"GET {path}: server repeated a cursor (pagination loop)", path=path)
-                seen_cursors.add(next_cursor)
-                cursor = next_cursor
-            else:
-                cursor = None
-                window_end = oldest + _ONE_MS  # type: ignore[operator]
+        query: dict[str, Any] = {"startDate": iso_utc(start), "endDate": iso_utc(end), "size": size}
+        if sources:
+            query["source"] = ",".join(sources)
+        if cursor:
+            query["cursor"] = cursor
+        body = self._get(path, params=query, creator_uuid=creator_uuid)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            raise FanvueBadResponse(f"GET {path}: response has no data list", path=path)
+        next_cursor = body.get("nextCursor")
+        if next_cursor is not None and not isinstance(next_cursor, str):
+            raise FanvueBadResponse(f"GET {path}: nextCursor is not a string", path=path)
+        return self._validate(adapter, data, path), data, next_cursor or None
 
     @staticmethod
     def _validate(adapter: Any, data: list[dict[str, Any]], path: str) -> list[Any]:
@@ -566,14 +499,6 @@ class FanvueClient:
             delay = max(delay, min(hint, BACKOFF_CAP_S))
         log.info("fanvue GET %s: %s, retry %d in %.2fs", path, what, attempt, delay)
         self._wait(delay, path, f"backoff after {what}")
-
-
-def _line_key(raw: dict[str, Any]) -> Any:
-    """Identity of a line for overlap removal: its order id, else its full content."""
-    order = raw.get("transactionOrderId")
-    if isinstance(order, str) and order:
-        return ("order", order, raw.get("source"))
-    return ("row", json.dumps(raw, sort_keys=True, separators=(",", ":")))
 
 
 def _safe_json(response: httpx.Response) -> Any:

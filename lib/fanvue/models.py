@@ -29,6 +29,8 @@ __all__ = [
     "Creator",
     "EarningsPage",
     "SpendingPage",
+    "EARNING_SOURCES",
+    "SPENDING_SOURCES",
     "TokenSet",
     "EARNING_ITEMS",
     "SPENDING_ITEMS",
@@ -191,20 +193,23 @@ SPENDING_ITEMS: TypeAdapter[list[SpendingItem]] = TypeAdapter(list[SpendingItem]
 CREATORS: TypeAdapter[list[Creator]] = TypeAdapter(list[Creator])
 
 
+#: Filter values of ``source`` on ``/insights/earnings`` (``EarningSource`` in Fanvue's OpenAPI document,
+#: https://api.fanvue.com/openapi), without ``all``. Items may carry values added later; these are only
+#: the ones a request may name.
+EARNING_SOURCES: tuple[str, ...] = ("affiliate", "appStore", "checkoutLink", "mediaLink", "message", "post",
+                                    "referral", "renewal", "subscription", "tip", "giveaway")
+#: Filter values of ``source`` on ``/insights/spending`` (``SpendingType``), without ``all``.
+SPENDING_SOURCES: tuple[str, ...] = ("refund", "chargeback")
+
+
 @dataclass(frozen=True, slots=True)
 class EarningsPage:
-    """One page of ``[start, end)``: parsed ``items`` and the matching ``raw`` dicts (for the
-    ledger's raw column), with lines already delivered by the previous page removed.
-
-    ``next_cursor`` is the server's cursor (``None`` on the last page). To resume a backfill in a
-    later invocation, call again with ``end=resume_end``: it re-reads the lines that share the
-    oldest timestamp of this page (idempotent upserts absorb them) and skips nothing.
-    """
+    """The answer to one ``/insights/earnings`` request: parsed ``items``, the matching ``raw`` dicts
+    (for the ledger's raw column) and the server's ``next_cursor`` (``None`` on the last page)."""
 
     items: list[EarningItem]
     raw: list[dict[str, Any]] = field(repr=False)
     next_cursor: str | None
-    resume_end: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +219,6 @@ class SpendingPage:
     items: list[SpendingItem]
     raw: list[dict[str, Any]] = field(repr=False)
     next_cursor: str | None
-    resume_end: datetime | None = None
 
 
 class TokenSet(BaseModel):

@@ -1,37 +1,42 @@
-"""Sync of one model (DESIGN.md, "Sync, in one paragraph").
+"""Sync of one leased model: which windows to read, the fetch/store pipeline, the outcome.
 
-A run covers windows [start, end) with `end` fixed at run start. Pages are requested newest first;
-after each page the next request narrows `endDate` to (oldest timestamp on the page + 1 ms), so each
-page begins with the complete group of items sharing a timestamp and nothing at a page boundary can be
-skipped, whatever the cursor does with ties. Each page is upserted at once; the window's last page
-advances the watermark in the same transaction; an interrupted window resumes from its last stored
-page. A fetcher thread keeps requesting while the database stores, and the store drains whatever
-pages are waiting into one call.
+A run covers windows [start, end) with `end` fixed at run start. The walk over each window
+(:mod:`lib.sync.paging`) narrows `endDate` page by page; each page is upserted at once, the window's
+last page advances the watermark in the same transaction, and an interrupted window resumes from its
+last stored page. A fetcher thread keeps requesting while the database stores, and the store drains
+whatever pages are waiting into one call.
 """
 from __future__ import annotations
 
 import queue
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any
 
 from lib.config import Settings
 from lib.db import Conflict, Database, DbError
+from lib.fanvue.errors import DeadlineExceeded, FanvueError
+from lib.fanvue.models import EARNING_SOURCES, SPENDING_SOURCES
 from lib.safe_log import redact
+from lib.sync.paging import FetchPage, Page, WalkedPage, WalkStopped, earnings_fetch, spending_fetch, walk
 from lib.sync.rows import earning_rows, spending_rows
+from lib.sync.work import WorkItem, parse_time
 
-ONE_MS = timedelta(milliseconds=1)
+if TYPE_CHECKING:
+    from lib.fanvue.client import FanvueClient
+
 MAX_BATCH_ROWS = 1000
 
 
 @dataclass
 class SyncOptions:
     full: bool = False
-    since: Optional[datetime] = None
+    since: datetime | None = None
     dry_run: bool = False
-    reconcile_days: Optional[int] = None
+    reconcile_days: int | None = None
     page_size: int = 50
 
 
@@ -46,15 +51,17 @@ class ModelResult:
     unchanged: int = 0
     pages: int = 0
     requests: int = 0
-    revenue_before_cents: Optional[int] = None
-    revenue_after_cents: Optional[int] = None
-    window_start: Optional[datetime] = None
-    window_end: Optional[datetime] = None
-    watermark: Optional[str] = None
-    error: Optional[str] = None
+    revenue_before_cents: int | None = None
+    revenue_after_cents: int | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    watermark: str | None = None
+    error: str | None = None
     needs_reconnect: bool = False
     duration_s: float = 0.0
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    tie_fallbacks: int = 0  # milliseconds holding more lines than a page, read on their own (lib.sync.paging)
+    notes: list[str] = field(default_factory=list)  # what the run had to do differently, for the run record
 
     def stats(self) -> dict[str, Any]:
         return {"fetched": self.fetched, "inserted": self.inserted, "updated": self.updated,
@@ -62,7 +69,8 @@ class ModelResult:
                 "revenue_after_cents": self.revenue_after_cents,
                 "window_start": self.window_start.isoformat() if self.window_start else None,
                 "window_end": self.window_end.isoformat() if self.window_end else None,
-                "error": self.error, "started_at": self.started_at.isoformat()}
+                "error": self.error, "started_at": self.started_at.isoformat(),
+                "tie_fallbacks": self.tie_fallbacks, "notes": list(self.notes)}
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -72,56 +80,28 @@ class ModelResult:
         return data
 
 
-class _Stop(Exception):
-    pass
-
-
-def parse_time(value: Any) -> Optional[datetime]:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
 @dataclass
 class Window:
-    stream: str
+    stream: str  # "earnings" | "spending"
     start: datetime
     end: datetime
-    resume_end: Optional[datetime] = None
+    resume_end: datetime | None = None
 
 
-def walk_window(fetch: Callable[[datetime, datetime], Any], window: Window,
-                to_rows: Callable[[Any], list[dict[str, Any]]],
-                stop: threading.Event) -> Iterator[tuple[list[dict[str, Any]], Optional[datetime], bool]]:
-    """Yields (rows, resume_end, is_last) per page of [start, resume_end or end), newest first."""
-    upper = window.resume_end or window.end
-    while True:
-        if stop.is_set():
-            raise _Stop()
-        page = fetch(window.start, upper)
-        rows = to_rows(page)
-        if page.next_cursor is None or not page.items:
-            yield rows, None, True
-            return
-        oldest = min(item.date for item in page.items)
-        narrowed = oldest + ONE_MS
-        if narrowed >= upper:
-            # A whole page shares one millisecond: neither narrowing nor Fanvue's date-keyed cursor can
-            # page through it without losing or repeating items. Fail loudly rather than guess.
-            from lib.fanvue.errors import FanvueBadResponse
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """One walked page on its way from the fetcher thread to the storing thread."""
 
-            raise FanvueBadResponse(f"more than {len(page.items)} items share the timestamp "
-                                    f"{oldest.isoformat()}; they cannot be paged completely")
-        upper = narrowed
-        yield rows, upper, False
+    rows: list[dict[str, Any]]
+    page: WalkedPage
 
 
 class ModelSync:
     """Syncs one leased model. The caller holds the lease and releases it with the outcome."""
 
-    def __init__(self, db: Database, work: dict[str, Any], *, worker: str, config: Settings,
-                 run_end: datetime, deadline: float, options: SyncOptions, client: Any,
-                 progress: Optional[Callable[[ModelResult], None]] = None) -> None:
+    def __init__(self, db: Database, work: WorkItem, *, worker: str, config: Settings,
+                 run_end: datetime, deadline: float, options: SyncOptions, client: FanvueClient,
+                 progress: Callable[[ModelResult], None] | None = None) -> None:
         self.db = db
         self.work = work
         self.worker = worker
@@ -131,10 +111,10 @@ class ModelSync:
         self.options = options
         self.client = client
         self.progress = progress
-        self.result = ModelResult(model_id=str(work["model_id"]), name=str(work.get("name") or ""),
-                                  revenue_before_cents=work.get("revenue_gross_cents"))
-        self.personal = (work.get("connection_kind") == "creator"
-                         and str(work.get("connection_user_uuid")) == str(work.get("fanvue_user_uuid")))
+        self.result = ModelResult(model_id=work.model_id, name=work.name,
+                                  revenue_before_cents=work.revenue_gross_cents)
+        self.personal = work.personal
+        self._incomplete_ties: list[str] = []
 
     # -- public
     def run(self) -> ModelResult:
@@ -142,17 +122,23 @@ class ModelSync:
         result = self.result
         try:
             if self.options.full and not self.options.dry_run:
-                self.work = self.db.call("fanvue_reset_history", model_id=result.model_id, worker=self.worker,
-                                         history_start=self._floor())
+                self.work = WorkItem.from_row(self.db.call(
+                    "fanvue_reset_history", model_id=result.model_id, worker=self.worker,
+                    history_start=self._floor()))
+            earnings = self._within_budget(earnings_fetch(self.client, self._creator_route(), self.options.page_size))
             for window in self._windows("earnings"):
-                self._sync_window(window, self._fetch_earnings, self._earning_rows)
+                self._sync_window(window, earnings, EARNING_SOURCES)
             if self.personal:
+                spending = self._within_budget(spending_fetch(self.client, self.options.page_size))
                 for window in self._windows("spending"):
-                    self._sync_window(window, self._fetch_spending, self._spending_rows)
+                    self._sync_window(window, spending, SPENDING_SOURCES)
             result.outcome = "dry_run" if self.options.dry_run else "ok"
+            if self._incomplete_ties:
+                result.outcome = "failed"
+                result.error = "; ".join(self._incomplete_ties)[:300]
         except Exception as exc:  # noqa: BLE001 - every failure becomes a visible outcome
             self._fail(exc)
-        result.requests = getattr(self.client, "requests_made", 0)
+        result.requests = self.client.requests_made
         result.duration_s = time.monotonic() - started
         if result.revenue_after_cents is None:  # nothing stored: revenue did not change
             result.revenue_after_cents = result.revenue_before_cents
@@ -165,14 +151,13 @@ class ModelSync:
     def _windows(self, stream: str) -> list[Window]:
         work, options, end = self.work, self.options, self.run_end
         windows: list[Window] = []
-        pending = (work.get("progress") or {}).get(stream)
+        pending = work.progress.get(stream)
         if pending and not options.dry_run and not options.since and not options.reconcile_days:
-            windows.append(Window(stream, parse_time(pending["start"]), parse_time(pending["end"]),
-                                  parse_time(pending["resume_end"])))
-            if parse_time(pending["end"]) >= end:
+            windows.append(Window(stream, pending.start, pending.end, pending.resume_end))
+            if pending.end >= end:
                 return windows
-        watermark = parse_time(work.get("watermark" if stream == "earnings" else "spending_watermark"))
-        history_start = parse_time(work.get("history_start")) or self._floor()
+        watermark = work.watermark if stream == "earnings" else work.spending_watermark
+        history_start = work.history_start or self._floor()
         if options.since and watermark is not None:
             start = max(options.since, history_start)
         elif options.reconcile_days:
@@ -189,49 +174,44 @@ class ModelSync:
             windows.append(Window(stream, start, end))
         return windows
 
-    # -- fetch and normalise
-    def _creator_route(self) -> Optional[str]:
-        return None if self.personal else str(self.work["fanvue_user_uuid"])
+    # -- fetch
+    def _creator_route(self) -> str | None:
+        return None if self.personal else self.work.fanvue_user_uuid
 
     def _check_budget(self) -> None:
         if time.monotonic() >= self.deadline:
-            from lib.fanvue.errors import DeadlineExceeded
-
             raise DeadlineExceeded("time budget reached", wait_s=0.0, remaining_s=0.0)
 
-    def _fetch_earnings(self, start: datetime, end: datetime) -> Any:
-        self._check_budget()
-        pages = self.client.earnings_pages(self._creator_route(), start, end, self.options.page_size)
-        return next(iter(pages))
+    def _within_budget(self, fetch: FetchPage) -> FetchPage:
+        def fetch_in_time(start: datetime, end: datetime, cursor: str | None,
+                          sources: Sequence[str] | None) -> Page:
+            self._check_budget()
+            return fetch(start, end, cursor, sources)
 
-    def _fetch_spending(self, start: datetime, end: datetime) -> Any:
-        self._check_budget()
-        return next(iter(self.client.spending_pages(start, end, self.options.page_size)))
-
-    @staticmethod
-    def _earning_rows(page: Any) -> list[dict[str, Any]]:
-        return earning_rows(page.items, page.raw)
+        return fetch_in_time
 
     @staticmethod
-    def _spending_rows(page: Any) -> list[dict[str, Any]]:
-        return spending_rows(page.items, page.raw)
+    def _rows(stream: str, page: WalkedPage) -> list[dict[str, Any]]:
+        to_rows = earning_rows if stream == "earnings" else spending_rows
+        return to_rows(page.items, page.raw)
 
     # -- the pipeline: a fetcher thread, this thread stores
-    def _sync_window(self, window: Window, fetch: Callable, to_rows: Callable) -> None:
+    def _sync_window(self, window: Window, fetch: FetchPage, sources: Sequence[str]) -> None:
         result = self.result
         if window.stream == "earnings":
             result.window_start = min(result.window_start or window.start, window.start)
             result.window_end = max(result.window_end or window.end, window.end)
-        pages: "queue.Queue[Any]" = queue.Queue(maxsize=16)
+        pages: queue.Queue[_Stored | BaseException] = queue.Queue(maxsize=16)
         stop = threading.Event()
 
         def produce() -> None:
             try:
-                for item in walk_window(fetch, window, to_rows, stop):
-                    pages.put(item)
+                for page in walk(fetch, window.start, window.resume_end or window.end, sources=sources,
+                                 stop=stop.is_set):
+                    pages.put(_Stored(self._rows(window.stream, page), page))
                     if stop.is_set():
                         return
-            except _Stop:
+            except WalkStopped:
                 return
             except BaseException as exc:  # noqa: BLE001 - handed to the storing thread
                 pages.put(exc)
@@ -242,7 +222,7 @@ class ModelSync:
             done = False
             while not done:
                 batch_rows: list[dict[str, Any]] = []
-                resume_end: Optional[datetime] = None
+                resume_end: datetime | None = None
                 last = False
                 item = pages.get()
                 while True:
@@ -250,12 +230,12 @@ class ModelSync:
                         if batch_rows or resume_end:
                             self._store(window, batch_rows, resume_end, False)
                         raise item
-                    rows, page_resume, is_last = item
-                    batch_rows.extend(rows)
-                    result.fetched += len(rows)
+                    batch_rows.extend(item.rows)
+                    result.fetched += len(item.rows)
                     result.pages += 1
-                    resume_end = page_resume or resume_end
-                    if is_last:
+                    self._note_tie(item.page)
+                    resume_end = item.page.resume_end or resume_end
+                    if item.page.last:
                         last = True
                         break
                     if len(batch_rows) >= MAX_BATCH_ROWS:
@@ -275,7 +255,15 @@ class ModelSync:
                     pass
             fetcher.join(timeout=1)
 
-    def _store(self, window: Window, rows: list[dict[str, Any]], resume_end: Optional[datetime], last: bool) -> None:
+    def _note_tie(self, page: WalkedPage) -> None:
+        if page.tie is None:
+            return
+        self.result.tie_fallbacks += 1
+        self.result.notes.append(page.tie.note())
+        if not page.tie.complete:
+            self._incomplete_ties.append(page.tie.note())
+
+    def _store(self, window: Window, rows: list[dict[str, Any]], resume_end: datetime | None, last: bool) -> None:
         result = self.result
         out = self.db.call("fanvue_ingest_page", model_id=result.model_id, worker=self.worker,
                            stream=window.stream, items=rows, window_start=window.start, window_end=window.end,
@@ -294,7 +282,6 @@ class ModelSync:
 
     # -- outcomes
     def _fail(self, exc: BaseException) -> None:
-        from lib.fanvue.errors import DeadlineExceeded, FanvueError
         from lib.tokens import TokenError
 
         result = self.result
@@ -314,4 +301,3 @@ class ModelSync:
             result.error = redact(f"database: {exc.message}")
         else:
             result.error = redact(f"{type(exc).__name__}: {exc}")[:300]
-

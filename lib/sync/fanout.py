@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Optional
-
 import httpx
 
 from lib.config import Settings
@@ -54,7 +52,7 @@ def launch_workers(k: int, config: Settings, mode: str = "sync") -> list[int]:
     return sorted(started)
 
 
-def plan(db: Database, config: Settings, worker: Optional[int], mode: str) -> dict:
+def plan(db: Database, config: Settings, worker: int | None, mode: str) -> dict[str, object]:
     """Called by the primary cron invocation only (worker is None); workers never fan out further."""
     if worker is not None:
         return {"role": f"worker {worker}", "launched": []}

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any, Iterable, Optional
+from typing import Any
 
 
 def ms_iso(value: datetime) -> str:
@@ -21,14 +22,14 @@ def ms_iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def _fan(item: Any) -> tuple[Optional[str], Optional[str]]:
+def _fan(item: Any) -> tuple[str | None, str | None]:
     user = getattr(item, "user", None)
     if user is None:
         return None, None
     return getattr(user, "uuid", None), getattr(user, "handle", None)
 
 
-def _natural_hash(kind: str, item: Any, fan_uuid: Optional[str]) -> str:
+def _natural_hash(kind: str, item: Any, fan_uuid: str | None) -> str:
     basis = "|".join([kind, ms_iso(item.date), item.source, fan_uuid or "",
                       getattr(item, "message_uuid", None) or "", getattr(item, "post_uuid", None) or "",
                       str(item.gross), str(item.net)])

@@ -11,13 +11,19 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable
 
 from lib.config import Settings, settings
 from lib.db import Database, DbError
 from lib.safe_log import describe_exception
 from lib.sync.engine import ModelResult, ModelSync, SyncOptions
+from lib.sync.work import LeaseHeld, WorkItem, parse_acquired
 from lib.tokens import ConnectionTokens, TokenError, worker_id
+
+if TYPE_CHECKING:
+    import httpx
+
+    from lib.fanvue.client import FanvueClient
 
 log = logging.getLogger("fanvue_sync.runner")
 
@@ -38,7 +44,7 @@ class RunSummary:
 
     def as_json(self) -> dict[str, Any]:
         totals = {k: sum(getattr(m, k) for m in self.models)
-                  for k in ("fetched", "inserted", "updated", "unchanged", "requests")}
+                  for k in ("fetched", "inserted", "updated", "unchanged", "requests", "tie_fallbacks")}
         outcomes: dict[str, int] = {}
         for m in self.models:
             outcomes[m.outcome] = outcomes.get(m.outcome, 0) + 1
@@ -47,28 +53,29 @@ class RunSummary:
                 "budget_s": self.budget_s, "stopped_by_budget": self.stopped_by_budget,
                 "models_synced": len(self.models), "outcomes": outcomes, "totals": totals,
                 "tokens_refreshed": self.tokens_refreshed, "token_errors": self.token_errors,
+                "notes": [{"model_id": m.model_id, "name": m.name, "note": note}
+                          for m in self.models for note in m.notes],
                 "models": [m.as_json() for m in self.models]}
 
 
-def make_client(db: Database, work: dict[str, Any], *, worker: str, config: Settings, deadline: float,
-                http: Any = None) -> Any:
+def make_client(db: Database, work: WorkItem, *, worker: str, config: Settings, deadline: float,
+                http: httpx.Client | None = None) -> FanvueClient:
     from lib.fanvue.client import FanvueClient
 
-    tokens = ConnectionTokens(db, str(work["connection_id"]), owner=worker, config=config)
-    return FanvueClient(tokens, owner_uuid=str(work["connection_user_uuid"]), api_base=config.fanvue_api_base,
+    tokens = ConnectionTokens(db, str(work.connection_id), owner=worker, config=config)
+    return FanvueClient(tokens, owner_uuid=str(work.connection_user_uuid), api_base=config.fanvue_api_base,
                         api_version=config.fanvue_api_version, http=http, deadline=deadline)
 
 
-def sync_one(db: Database, work: dict[str, Any], *, worker: str, config: Settings, run_end: datetime,
-             deadline: float, options: SyncOptions, http: Any = None,
-             progress: Optional[Callable[[ModelResult], None]] = None) -> ModelResult:
+def sync_one(db: Database, work: WorkItem, *, worker: str, config: Settings, run_end: datetime,
+             deadline: float, options: SyncOptions, http: httpx.Client | None = None,
+             progress: Callable[[ModelResult], None] | None = None) -> ModelResult:
     """Syncs a model whose lease `worker` holds. Never raises: failures are in the result."""
-    if not work.get("connection_id") or work.get("connection_status") not in (None, "active"):
-        result = ModelResult(model_id=str(work["model_id"]), name=str(work.get("name") or ""),
-                             outcome="failed", revenue_before_cents=work.get("revenue_gross_cents"),
-                             revenue_after_cents=work.get("revenue_gross_cents"), needs_reconnect=True,
-                             error="model has no active Fanvue connection; reconnect it")
-        return result
+    if not work.syncable:
+        return ModelResult(model_id=work.model_id, name=work.name, outcome="failed",
+                           revenue_before_cents=work.revenue_gross_cents,
+                           revenue_after_cents=work.revenue_gross_cents, needs_reconnect=True,
+                           error="model has no active Fanvue connection; reconnect it")
     client = make_client(db, work, worker=worker, config=config, deadline=deadline, http=http)
     try:
         return ModelSync(db, work, worker=worker, config=config, run_end=run_end, deadline=deadline,
@@ -117,11 +124,11 @@ def refresh_due_tokens(db: Database, summary: RunSummary, config: Settings, dead
                                          "needs_reconnect": exc.needs_reconnect})
 
 
-def run_sync(db: Optional[Database] = None, *, kind: str = "cron", config: Optional[Settings] = None,
-             budget_s: Optional[float] = None, options: Optional[SyncOptions] = None,
-             worker: Optional[str] = None, max_models: Optional[int] = None,
+def run_sync(db: Database | None = None, *, kind: str = "cron", config: Settings | None = None,
+             budget_s: float | None = None, options: SyncOptions | None = None,
+             worker: str | None = None, max_models: int | None = None,
              refresh_tokens: bool = True,
-             progress: Optional[Callable[[ModelResult], None]] = None) -> RunSummary:
+             progress: Callable[[ModelResult], None] | None = None) -> RunSummary:
     """One cron (or reconcile) invocation. Stops claiming before the budget ends."""
     import httpx
 
@@ -139,7 +146,7 @@ def run_sync(db: Optional[Database] = None, *, kind: str = "cron", config: Optio
     run_end = datetime.now(timezone.utc)
     lock = threading.Lock()
     claimed_count = [0]
-    error: Optional[str] = None
+    error: str | None = None
 
     try:
         if refresh_tokens:
@@ -160,7 +167,7 @@ def run_sync(db: Optional[Database] = None, *, kind: str = "cron", config: Optio
                               not_attempted_since=run_end)
             if not claimed:
                 return
-            work = claimed[0]
+            work = WorkItem.from_row(claimed[0])
             result = sync_one(db, work, worker=worker, config=config, run_end=run_end, deadline=deadline,
                               options=options, http=http, progress=progress)
             with lock:
@@ -198,7 +205,7 @@ def _guard(loop: Callable[[], None], summary: RunSummary) -> Callable[[], None]:
     return run
 
 
-def _status(summary: RunSummary, error: Optional[str]) -> str:
+def _status(summary: RunSummary, error: str | None) -> str:
     if error or getattr(summary, "_thread_error", None):
         return "failed"
     if not summary.models:
@@ -211,30 +218,41 @@ def _status(summary: RunSummary, error: Optional[str]) -> str:
     return "partial"
 
 
-def force_sync(db: Database, model: dict[str, Any], *, options: SyncOptions, config: Optional[Settings] = None,
-               budget_s: Optional[float] = None) -> tuple[str, Any]:
-    """Syncs one model now under its lease. Returns ("busy", holder) or ("done", (ModelResult, run_id))."""
+@dataclass(frozen=True, slots=True)
+class Synced:
+    """Force sync ran (whatever its outcome) and was recorded as run ``run_id``."""
+
+    result: ModelResult
+    run_id: str
+
+
+ForceSyncResult = Synced | LeaseHeld
+
+
+def force_sync(db: Database, model_id: str, *, options: SyncOptions, config: Settings | None = None,
+               budget_s: float | None = None) -> ForceSyncResult:
+    """Syncs one model now under its lease, or says who holds the lease."""
     import httpx
 
     config = config or settings()
     budget = budget_s if budget_s is not None else config.sync_budget_s
     worker = worker_id("force")
-    acquired = db.call("fanvue_acquire_model", model_id=model["id"], worker=worker,
-                       lease_seconds=int(budget) + 60, kind="force")
-    if not acquired["acquired"]:
-        return "busy", acquired
+    acquired = parse_acquired(db.call("fanvue_acquire_model", model_id=model_id, worker=worker,
+                                      lease_seconds=int(budget) + 60, kind="force"))
+    if isinstance(acquired, LeaseHeld):
+        return acquired
     run = db.call("fanvue_start_run", kind="force", worker=worker, budget_seconds=int(budget))
     deadline = time.monotonic() + budget
     with httpx.Client(timeout=20.0) as http:
-        result = sync_one(db, acquired["work"], worker=worker, config=config,
+        result = sync_one(db, acquired, worker=worker, config=config,
                           run_end=datetime.now(timezone.utc), deadline=deadline, options=options, http=http)
     if result.outcome == "ok":
         # Under the lease: make the stored totals and the daily roll-up equal the ledger again, even if
         # something bypassed the trigger (diagnose's ledger_equals_stored fix).
-        repaired = db.call("fanvue_recompute_revenue", model_id=model["id"])
+        repaired = db.call("fanvue_recompute_revenue", model_id=model_id)
         result.revenue_after_cents = repaired["after_gross_cents"]
     finish_model(db, str(run["id"]), worker, result, config)
     status = {"ok": "ok", "dry_run": "ok", "partial": "partial"}.get(result.outcome, "failed")
     db.call("fanvue_finish_run", run_id=str(run["id"]), status=status, summary=result.as_json(),
             error=result.error if result.outcome == "failed" else None)
-    return "done", (result, str(run["id"]))
+    return Synced(result, str(run["id"]))

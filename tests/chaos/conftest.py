@@ -1,33 +1,21 @@
-"""The chaos suite runs benchmarks/chaos.py in its small size; each seed creates its own database on the
-test server (embedded Postgres, or TEST_DATABASE_URL), so only the server's admin URL is needed here."""
+"""The chaos suite (tests/chaos/suite.py) and a one-creator stack built the same way; each seed or test
+creates its own database on the test server (embedded Postgres, or TEST_DATABASE_URL), so only the
+server's admin URL is needed here."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
+import uuid
+from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Iterator
+from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_chaos() -> ModuleType:
-    """benchmarks/chaos.py as a module (benchmarks/ is not a package)."""
-    name = "fanvue_chaos_suite"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "chaos.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from tests.chaos import suite
 
 
 @pytest.fixture(scope="session")
 def chaos() -> ModuleType:
-    return load_chaos()
+    return suite
 
 
 @pytest.fixture(scope="session")
@@ -39,19 +27,18 @@ def admin_url() -> Iterator[str]:
 
 
 @pytest.fixture()
-def one_creator(chaos, admin_url):
+def one_creator(admin_url: str) -> Iterator[Callable[..., tuple[suite.ChaosStack, str]]]:
     """Factory: a fresh database + sandbox with one creator ('ava') connected personally through the OAuth
     flow, served exactly as the chaos suite serves it. Returns (stack, model_id)."""
-    import uuid
-
     from fanvue_sandbox import CreatorSpec, SandboxConfig
 
-    stacks = []
+    stacks: list[suite.ChaosStack] = []
 
-    def make(items: int = 120, history_days: int = 365, env: dict[str, str] | None = None, **overrides):
-        config = SandboxConfig(seed=5, creators=[CreatorSpec("ava", items=items, history_days=history_days)],
-                               rate_window_s=2.0, **overrides)
-        stack = chaos.ChaosStack(admin_url, config, dict(env or {}), tag="regression").start()
+    def make(items: int = 120, history_days: int = 365, env: dict[str, str] | None = None,
+             spec: dict[str, Any] | None = None, **overrides: Any) -> tuple[suite.ChaosStack, str]:
+        creator = CreatorSpec("ava", items=items, history_days=history_days, **(spec or {}))
+        config = SandboxConfig(seed=5, creators=[creator], rate_window_s=2.0, **overrides)
+        stack = suite.ChaosStack(admin_url, config, dict(env or {}), tag="regression").start()
         stacks.append(stack)
         sql = stack.sql()
         agency, admin = str(uuid.uuid4()), str(uuid.uuid4())

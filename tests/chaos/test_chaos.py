@@ -1,10 +1,10 @@
-"""Issue 8, part 1, CI size: fixed seeds of the chaos suite (benchmarks/chaos.py --size small).
+"""CI size: fixed seeds of the chaos suite (tests/chaos/suite.py, --size small).
 
 Each seed: a fresh database and sandbox world, OAuth-connected agency + personal creator, then faults
 (5xx, random errors, drops, 429 storms, token expiry mid-pagination, revocation + reconnect), overlapping
 crons, racing force-syncs, new/late sales, clock advances and a SIGKILLed sync subprocess; after
 convergence the ledger must equal the ground truth item by item and no refresh token may have been
-presented twice. The large size runs locally: `python benchmarks/chaos.py --seeds 10 --size large`.
+presented twice. The large size runs locally: `python -m tests.chaos.suite --seeds 10 --size large`.
 """
 from __future__ import annotations
 

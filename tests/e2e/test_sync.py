@@ -1,4 +1,4 @@
-"""Issue 4 guarantees, end to end: the ledger equals the sandbox's ground truth exactly."""
+"""End to end: after every kind of sync the ledger equals the sandbox's ground truth exactly."""
 from __future__ import annotations
 
 import os

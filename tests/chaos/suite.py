@@ -1,9 +1,9 @@
-"""Chaos suite (issue 8, part 1): randomized seeds of faults, kills and races; then the ledger must equal
-the sandbox's ground truth exactly and no refresh token may ever have been presented twice.
+"""Chaos suite: randomized seeds of faults, kills and races; then the ledger must equal the sandbox's
+ground truth exactly and no refresh token may ever have been presented twice.
 
-    python benchmarks/chaos.py --seeds 10 --size large           # local: ~55 s a seed, ~9-10 min
-    python benchmarks/chaos.py --seeds 3 --size small             # ~15 s a seed (CI runs tests/chaos/)
-    python benchmarks/chaos.py --seed-list 7,11 --size small -v   # replay given seeds, with a timeline
+    python -m tests.chaos.suite --seeds 10 --size large           # local: ~55 s a seed, ~9-10 min
+    python -m tests.chaos.suite --seeds 3 --size small             # ~15 s a seed (CI runs tests/chaos/)
+    python -m tests.chaos.suite --seed-list 7,11 --size small -v   # replay given seeds, with a timeline
 
 Per seed, everything is fresh and real: a new database on the embedded Postgres (migrated; or on
 TEST_DATABASE_URL's server), a new Fanvue sandbox with a seeded world (several agency-managed creators,
@@ -44,9 +44,9 @@ then the reconcile pass, after which the checks are:
 A report follows: seeds, faults injected by kind (from the sandbox's counters), kills, items checked,
 mismatches, reuses, wall time. Exit status 1 on any mismatch or violated invariant.
 
-Not scheduled, because each is a known defect with its own minimized test in tests/chaos/ (they would
-fail every seed until fixed): a token-endpoint answer lost after Fanvue rotated
-(test_lost_refresh_response.py) and more than a page of items in one millisecond (test_wide_tie.py).
+Not scheduled, because each has its own minimized test in tests/chaos/: a token-endpoint answer lost
+after Fanvue rotated (test_lost_refresh_response.py) and more than a page of items in one millisecond
+(test_wide_tie.py).
 A SIGKILL between Fanvue's rotation and our store of the new pair loses the only copy of the new refresh
 token (inherent to rotating refresh tokens without a server-side grace period), so the schedule never
 arms token expiry or moves a clock while a kill is pending: a killed process never dies mid-rotation.
@@ -68,9 +68,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -253,7 +253,7 @@ class ChaosStack:
         self.db_name = f"chaos_{tag}_{uuid.uuid4().hex[:8]}"
         self.cron_secret = "chaos-cron-" + uuid.uuid4().hex
         self.jwt_secret = "chaos-jwt-" + uuid.uuid4().hex + uuid.uuid4().hex
-        self._saved_env: dict[str, Optional[str]] = {}
+        self._saved_env: dict[str, str | None] = {}
         self.server = None
         self.sandbox = None
         self.database_url = ""
@@ -364,8 +364,8 @@ class ChaosStack:
                              headers={"Authorization": f"Bearer {self.token(user)}"})
         return r.status_code, _json(r)
 
-    def connect(self, user: str, *, model_id: Optional[str] = None, agency_id: Optional[str] = None,
-                login_hint: Optional[str] = None) -> dict[str, Any]:
+    def connect(self, user: str, *, model_id: str | None = None, agency_id: str | None = None,
+                login_hint: str | None = None) -> dict[str, Any]:
         from devstack.connect_flow import connect
 
         return connect(self.functions, self.token(user), model_id=model_id, agency_id=agency_id,
@@ -393,7 +393,7 @@ class SeedRun:
         self.rng = random.Random(f"chaos-{seed}")
         self.report = SeedReport(seed=seed, size=size_name)
         self.lock = threading.Lock()
-        self.stack: Optional[ChaosStack] = None
+        self.stack: ChaosStack | None = None
         self.kill_pending = threading.Event()  # no token expiry / clock advance while set
         self.deliberate_revocations = 0
         self.timeouts_left = self.size.real_timeouts
@@ -676,7 +676,7 @@ class SeedRun:
 
     def reconnect(self, who: str) -> None:
         stack = self.stack
-        last: Optional[Exception] = None
+        last: Exception | None = None
         for attempt in range(6):
             try:
                 if who == "agency":
@@ -712,15 +712,15 @@ class SeedRun:
         else:
             code = ("from lib.sync.runner import force_sync; from lib.sync.engine import SyncOptions;"
                     "from lib.db import get_database;"
-                    f"force_sync(get_database(), {{'id': '{model}'}}, options=SyncOptions(full={variant == 'force-full'}))")
+                    f"force_sync(get_database(), '{model}', options=SyncOptions(full={variant == 'force-full'}))")
         env = dict(os.environ)
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=str(ROOT),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         sql = stack.sql()
         marker = f"%:{proc.pid}:%"
-        held: Optional[str] = None
-        stored_at: Optional[float] = None
+        held: str | None = None
+        stored_at: float | None = None
         delay_after_store = rng.uniform(0.0, 0.25)
         deadline = time.monotonic() + 30
         killed = False
@@ -1031,7 +1031,7 @@ def run_chaos(seeds: list[int], size: str, admin_url: str, *, verbose: bool = Fa
     return reports, time.monotonic() - started
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3, help="how many seeds to run")
     parser.add_argument("--first-seed", type=int, default=1)
