@@ -8,8 +8,9 @@ legacy rows, ...) and the demo/CLI path can start from `SandboxConfig.demo()`.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .fixed import Sale
@@ -50,7 +51,7 @@ class CreatorSpec:
     #: fixed uuid instead of the seed-derived one
     uuid: str | None = None
     #: explicit line items instead of `items` generated ones (see fixed.py)
-    sales: "Sequence[Sale] | None" = None
+    sales: Sequence[Sale] | None = None
 
 
 @dataclass

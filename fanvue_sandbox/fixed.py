@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import uuid as uuidlib
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from .data import KNOWN_SOURCES, EarningsLedger, source_weights
 from .people import FanPool

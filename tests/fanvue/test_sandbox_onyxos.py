@@ -8,16 +8,19 @@ with the real FanvueClient, so the sandbox cannot drift from the fixture unnotic
 from __future__ import annotations
 
 import re
+import threading
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 from fanvue_sandbox import FanvueSandbox
+from fanvue_sandbox.cli import main as cli_main
 from fanvue_sandbox.onyxos import (
     AGENCY_GRANT,
     LANA,
@@ -40,7 +43,7 @@ from lib.fanvue.models import TokenSet
 from lib.fanvue.ratelimit import Pacer
 
 DATA_SQL = Path(__file__).resolve().parents[1] / "fixtures" / "onyxos" / "onyxos-data.sql"
-EPOCH = datetime(2015, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
 LEGACY_CURSOR = "2024-01-01T00:00:00.000Z"
 MODEL_HANDLE = {LANA.model_id: LANA.handle, OLIVIA.model_id: OLIVIA.handle, LEXI.model_id: LEXI.handle}
 Key = tuple[str, str, int, str | None]  # date, source, gross cents, fan uuid
@@ -74,7 +77,7 @@ def legacy_rows() -> list[dict[str, Any]]:
     """Every fanvue_transactions row the fixture inserts, as dicts."""
     sql = DATA_SQL.read_text()
     rows = []
-    for m in re.finditer(r"INSERT INTO public\.fanvue_transactions \(([^)]*)\) VALUES(.*?);\n", sql, re.S):
+    for m in re.finditer(r"INSERT INTO public\.fanvue_transactions \(([^)]*)\) VALUES(.*?);\n", sql, re.DOTALL):
         cols = [c.strip() for c in m.group(1).split(",")]
         rows += [dict(zip(cols, t, strict=True)) for t in _tuples(m.group(2))]
     return rows
@@ -123,7 +126,7 @@ class Refreshing:
 
     def __init__(self, sb: FanvueSandbox, access: str, refresh: str) -> None:
         self.sb, self.refreshes = sb, 0
-        self.tokens = TokenSet(access_token=access, refresh_token=refresh, expires_at=datetime.now(timezone.utc))
+        self.tokens = TokenSet(access_token=access, refresh_token=refresh, expires_at=datetime.now(UTC))
 
     def access_token(self) -> str:
         return self.tokens.access_token
@@ -138,7 +141,7 @@ class Refreshing:
 
 
 def pull(sb: FanvueSandbox, tokens: Refreshing, owner_uuid: str, creator_uuid: str | None) -> list[dict[str, Any]]:
-    end = datetime.now(timezone.utc) + timedelta(minutes=5)
+    end = datetime.now(UTC) + timedelta(minutes=5)
     rows: list[dict[str, Any]] = []
     with FanvueClient(tokens, owner_uuid=owner_uuid, api_base=sb.base_url or "", pacer=Pacer()) as client:
         for page in client.earnings_pages(creator_uuid, EPOCH, end):
@@ -170,7 +173,7 @@ def fresh() -> Iterator[FanvueSandbox]:
 def test_reviewed_table_is_exactly_the_fixtures_distinct_sales() -> None:
     derived = distinct_legacy_sales()
     for handle in (LANA.handle, OLIVIA.handle, LEXI.handle):
-        table = {sale_key(datetime.fromtimestamp(s.date_ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.")
+        table = {sale_key(datetime.fromtimestamp(s.date_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
                           + f"{s.date_ms % 1000:03d}Z", s.source, s.gross, s.fan_uuid): s.net
                  for s in legacy_sales(handle)}
         assert table == derived[handle], handle
@@ -185,9 +188,9 @@ def test_reviewed_table_is_exactly_the_fixtures_distinct_sales() -> None:
 def test_never_fetched_sales_lie_outside_what_the_legacy_sync_read() -> None:
     last_read = {LANA.handle: "2026-02-06T13:40:09.770Z", OLIVIA.handle: "2026-02-06T20:31:12.377Z",
                  LEXI.handle: "2026-02-04T17:05:20.117Z"}
-    cursor_ms = int(datetime.fromisoformat(LEGACY_CURSOR.replace("Z", "+00:00")).timestamp() * 1000)
+    cursor_ms = int(datetime.fromisoformat(LEGACY_CURSOR).timestamp() * 1000)
     for handle, after in last_read.items():
-        after_ms = int(datetime.fromisoformat(after.replace("Z", "+00:00")).timestamp() * 1000)
+        after_ms = int(datetime.fromisoformat(after).timestamp() * 1000)
         extra = never_fetched_sales(handle)
         assert extra and all(s.date_ms < cursor_ms or s.date_ms > after_ms for s in extra), handle
         assert max(s.date_ms for s in legacy_sales(handle)) <= after_ms
@@ -279,3 +282,25 @@ def test_histories_hold_every_distinct_legacy_sale_under_the_right_creator(live:
     assert not misfiled & set(history_keys(histories[LANA.handle]))
     assert {h: (t["count"], t["gross"]) for h, t in totals.items()} == {
         "lanaa": (110, 154110), "oliviarae": (76, 82803), "lexi.vale": (17, 38493), "mia.rose": (3, 2999)}
+
+
+def test_cli_onyxos_switch_serves_the_fixtures_creators(capsys: pytest.CaptureFixture[str]) -> None:
+    ready, stop = threading.Event(), threading.Event()
+    rc: list[int] = []
+    th = threading.Thread(target=lambda: rc.append(cli_main(["--port", "0", "--onyxos"], ready=ready, stop=stop)))
+    th.start()
+    try:
+        assert ready.wait(10)
+        out = capsys.readouterr().out
+        base = out.split("listening on ")[1].split()[0]
+        assert f"lanaa    {LANA.uuid}" in out and "agency admin, manages lanaa" in out
+        info = httpx.get(base + "/_sandbox/info", timeout=10).json()
+        assert {u["handle"]: u["uuid"] for u in info["users"]} == {
+            c.handle: c.uuid for c in (LANA, OLIVIA, LEXI, MIA)}
+        with httpx.Client(timeout=10) as http:
+            tokens = oauth.refresh(http, base, info["client_id"], info["client_secret"], OLIVIA_GRANT.refresh_token)
+        assert tokens.refresh_token != OLIVIA_GRANT.refresh_token
+    finally:
+        stop.set()
+        th.join(10)
+    assert rc == [0]
