@@ -10,7 +10,7 @@ nothing to do. Encryption happens here because the key is the application's, not
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from lib.crypto import Cipher
@@ -112,7 +112,7 @@ COLUMNS = [("model", "model"), ("legacy_figure", "legacy figure"), ("legacy_rows
 
 def render_table(rows: list[dict[str, Any]]) -> list[str]:
     widths = [max([len(title)] + [len(str(r[key])) for r in rows]) for key, title in COLUMNS]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
     return [line(t for _, t in COLUMNS), line("-" * w for w in widths)] + \
         [line(r[k] for k, _ in COLUMNS) for r in rows]
 
@@ -190,7 +190,7 @@ def adopt(url: str, cipher: Cipher | None, *, dry_run: bool) -> AdoptReport:
     from psycopg.types.json import Jsonb
 
     report = AdoptReport(dry_run=dry_run)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with psycopg.connect(url, prepare_threshold=None) as conn, conn.cursor() as cur:
         cur.execute("select to_regproc('public.fanvue_adopt') is not null")
         if not cur.fetchone()[0]:

@@ -6,20 +6,39 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 import psycopg
 import pytest
 
 from devstack.adopt import AdoptReport, adopt
 from devstack.migrate import migrate
-from fanvue_sandbox.onyxos import LANA as S_LANA, LEXI as S_LEXI, OLIVIA as S_OLIVIA, expected_totals, onyxos_config
+from fanvue_sandbox.onyxos import LANA as S_LANA
+from fanvue_sandbox.onyxos import OLIVIA as S_OLIVIA
+from fanvue_sandbox.onyxos import expected_totals, onyxos_config
 from lib.crypto import Cipher
-from tests.adopt.onyx import (AGENCY, JULES, LANA, LEGACY_FIGURES, LEXI, MARA, MIA, OLIVIA, ROW_HASHES, as_user,
-                              denied, fixture_tokens, fresh_database, load_fixture, pg_dump_text,
-                              text_values_containing, with_database)
+from tests.adopt.onyx import (
+    AGENCY,
+    JULES,
+    LANA,
+    LEGACY_FIGURES,
+    LEXI,
+    MARA,
+    MIA,
+    OLIVIA,
+    ROW_HASHES,
+    as_user,
+    denied,
+    fixture_tokens,
+    fresh_database,
+    load_fixture,
+    pg_dump_text,
+    text_values_containing,
+    with_database,
+)
 from tests.e2e.conftest import start_stack
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -133,7 +152,6 @@ def test_a_dead_grant_needs_reconnect_and_keeps_its_legacy_figure(adopted):
         total = conn.execute("select revenue_total from models where id = %s", (LEXI,)).fetchone()[0]
     assert status == "needs_reconnect" and reason
     assert str(total) == LEGACY_FIGURES[LEXI]
-    assert S_LEXI.handle == "lexi.vale"
 
 
 def test_every_legacy_row_is_kept_untouched_and_read_only(adopted):
@@ -249,6 +267,6 @@ def test_the_final_table_has_every_model(adopted):
 def test_cli_adopt_on_an_adopted_database_says_nothing_to_do(adopted):
     env = {**os.environ, "DATABASE_URL": adopted.url, "TOKEN_ENCRYPTION_KEY": adopted.stack.env["TOKEN_ENCRYPTION_KEY"]}
     run = subprocess.run([sys.executable, "-m", "lib.dev", "adopt"], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=120)
+                         text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     assert "nothing to do" in run.stdout

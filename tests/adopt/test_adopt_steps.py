@@ -4,8 +4,9 @@ half done, the empty-database path is untouched, and the same holds on PostgreSQ
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Iterator
 
 import psycopg
 import pytest
@@ -13,9 +14,22 @@ import pytest
 from devstack.adopt import adopt, find_grants
 from devstack.migrate import migrate
 from lib.crypto import Cipher, new_key_text
-from tests.adopt.onyx import (AGENCY, JULES, LEGACY_FIGURES, MARA, OLIVIA, ROW_HASHES, as_user, denied,
-                              fixture_tokens, fresh_database, load_fixture, pg_dump_text, text_values_containing,
-                              with_database)
+from tests.adopt.onyx import (
+    AGENCY,
+    JULES,
+    LEGACY_FIGURES,
+    MARA,
+    OLIVIA,
+    ROW_HASHES,
+    as_user,
+    denied,
+    fixture_tokens,
+    fresh_database,
+    load_fixture,
+    pg_dump_text,
+    text_values_containing,
+    with_database,
+)
 from tests.db.test_migrations import pg15_url  # noqa: F401  (fixture: a throwaway PostgreSQL 15)
 
 CIPHER = Cipher.from_setting(new_key_text("adopt1"))
@@ -56,8 +70,7 @@ def test_revenue_total_switches_in_the_transaction_that_completes_the_backfill(o
 def test_a_killed_adopt_changes_nothing_and_a_rerun_finishes(onyx):
     conn = psycopg.connect(onyx)
     with conn.cursor() as cur:
-        imports = [g.encrypted(CIPHER, __import__("datetime").datetime.now(__import__("datetime").timezone.utc))
-                   for g in find_grants(cur)]
+        imports = [g.encrypted(CIPHER, datetime.now(UTC)) for g in find_grants(cur)]
         cur.execute("select public.fanvue_adopt(%s::jsonb)", (json.dumps(imports),))
     conn.close()  # the process dies before COMMIT
     assert len(text_values_containing(onyx, fixture_tokens())) == 4
