@@ -1,4 +1,4 @@
-"""Argument parsing for `python -m lib.dev`: up (default), migrate, sandbox, sync, diagnose, rotate-key."""
+"""Argument parsing for `python -m lib.dev`: up (default), migrate, adopt, sandbox, sync, diagnose, rotate-key."""
 from __future__ import annotations
 
 import argparse
@@ -21,6 +21,24 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     print(report.describe())
     for notice in report.notices:
         print(f"notice: {notice}")
+    return 0
+
+
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from devstack.adopt import adopt
+    from lib.crypto import Cipher
+
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        from devstack import localenv
+        from devstack.embedded import ensure_database, start_embedded
+
+        url = ensure_database(start_embedded(), "fanvue_sync")
+        localenv.apply_env(localenv.local_secrets())
+        print("using the embedded Postgres in .data/pg (database fanvue_sync)")
+    key = os.environ.get("TOKEN_ENCRYPTION_KEY")
+    report = adopt(url, Cipher.from_setting(key) if key else None, dry_run=args.dry_run)
+    print(report.describe())
     return 0
 
 
@@ -79,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_up)
     p = sub.add_parser("migrate", help="apply migrations to DATABASE_URL or the embedded Postgres")
     p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("adopt", help="move an existing dashboard database's Fanvue grants and history in (after migrate)")
+    p.add_argument("--dry-run", action="store_true", help="print what would happen per model; write nothing")
+    p.set_defaults(func=cmd_adopt)
     p = sub.add_parser("sandbox", help="run only the Fanvue sandbox (flags: --port N, --help)")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_sandbox)

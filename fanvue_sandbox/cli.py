@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from .config import SandboxConfig
+from .onyxos import onyxos_config
 from .sandbox import FanvueSandbox
 
 
@@ -22,6 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate-window", type=float, default=None, help="window seconds (Fanvue: 60)")
     p.add_argument("--token-ttl", type=int, default=None, help="access token lifetime, seconds (Fanvue: 3600)")
     p.add_argument("--new-sales-per-minute", type=float, default=None)
+    p.add_argument("--onyxos", action="store_true",
+                   help="play the OnyxOS fixture's creators and tokens (fanvue_sandbox/onyxos.py)")
+    p.add_argument("--onyxos-agency-alive", action="store_true",
+                   help="with --onyxos: keep the fixture's agency refresh token alive")
     return p
 
 
@@ -33,6 +38,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         val = getattr(args, attr)
         if val is not None:
             overrides[key] = val
+    if args.onyxos:
+        return onyxos_config(agency_grant_alive=args.onyxos_agency_alive, **overrides)
     return SandboxConfig.demo(**overrides)
 
 

@@ -8,8 +8,12 @@ legacy rows, ...) and the demo/CLI path can start from `SandboxConfig.demo()`.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .fixed import Sale
 
 #: The only API version value documented anywhere (fanvue-api.md section 1).
 CURRENT_API_VERSION = "2025-06-26"
@@ -46,6 +50,25 @@ class CreatorSpec:
     refunds: int | None = None
     #: fixed uuid instead of the seed-derived one
     uuid: str | None = None
+    #: explicit line items instead of `items` generated ones (see fixed.py)
+    sales: Sequence[Sale] | None = None
+
+
+@dataclass
+class GrantSpec:
+    """An OAuth grant that exists before the sandbox starts (tokens another app already holds).
+
+    It belongs to the configured client. The access token expires at `access_expires_ms`;
+    a revoked grant (`revoked_reason` set) answers `invalid_grant` to its refresh token.
+    """
+
+    handle: str
+    access_token: str
+    refresh_token: str
+    access_expires_ms: int
+    scopes: str = "openid offline_access offline read:self read:insights read:creator"
+    created_ms: int = 0
+    revoked_reason: str | None = None
 
 
 def _env_list(name: str) -> list[str] | None:
@@ -116,6 +139,10 @@ class SandboxConfig:
     anchor_ms: int | None = None
     #: render the likely next earnings page in a background thread (speed only, never content)
     prefetch: bool = True
+    #: handle of a creator whose own account is the agency account (no separate agency user)
+    agency_account: str | None = None
+    #: grants installed at start (see GrantSpec)
+    grants: list[GrantSpec] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         handles = [c.handle for c in self.creators]
@@ -126,6 +153,11 @@ class SandboxConfig:
         missing = [h for h in self.agency_manages if h not in handles]
         if missing:
             raise ValueError(f"agency_manages names unknown creators: {missing}")
+        if self.agency_account is not None and self.agency_account not in handles:
+            raise ValueError(f"agency_account names an unknown creator: {self.agency_account!r}")
+        unknown = [g.handle for g in self.grants if g.handle not in handles and g.handle != self.agency_handle]
+        if unknown:
+            raise ValueError(f"grants name unknown users: {unknown}")
         if self.cursor_tie_mode not in ("skip", "repeat"):
             raise ValueError("cursor_tie_mode must be 'skip' or 'repeat'")
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import unquote_plus, urlencode
 
-from .config import SandboxConfig
+from .config import GrantSpec, SandboxConfig
 from .timeutil import SandboxClock
 from .wire import Request, Response, dumps, json_response
 from .world import World
@@ -131,6 +131,8 @@ class OAuthServer:
         self.counters: dict[str, int] = {k: 0 for k in (
             "authorizations", "codes_exchanged", "code_reuses", "tokens_issued", "refreshes",
             "refresh_token_reuses", "grants_revoked", "token_errors")}
+        for spec in cfg.grants:
+            self.install_grant(spec)
 
     # ------------------------------------------------------------------ helpers
     def _jwt(self, claims: dict[str, Any]) -> str:
@@ -239,6 +241,27 @@ class OAuthServer:
             grant = self._new_grant(user.uuid, client_id or self.cfg.client_id, scope_t, None)
             self.counters["authorizations"] += 1
             return self._issue(grant, scope_t)
+
+    def install_grant(self, spec: GrantSpec) -> Grant:
+        """A grant whose tokens were issued before the sandbox started (see GrantSpec)."""
+        user = self.world.find(spec.handle)
+        if user is None:
+            raise KeyError(f"unknown sandbox user {spec.handle!r}")
+        scopes = tuple(s for s in spec.scopes.split() if s)
+        with self._lock:
+            if spec.access_token in self.access or spec.refresh_token in self.refresh:
+                raise ValueError("a token of this grant is already installed")
+            g = Grant(id=str(uuidlib.uuid4()),
+                      user_uuid=user.uuid, handle=user.handle, client_id=self.cfg.client_id, scopes=scopes,
+                      created_ms=spec.created_ms, revoked=spec.revoked_reason is not None,
+                      revoked_reason=spec.revoked_reason,
+                      access_tokens=[spec.access_token], refresh_tokens=[spec.refresh_token])
+            self.grants[g.id] = g
+            self.access[spec.access_token] = AccessToken(spec.access_token, g.id, user.uuid, g.client_id,
+                                                         frozenset(scopes), spec.access_expires_ms, g.revoked)
+            self.refresh[spec.refresh_token] = RefreshToken(spec.refresh_token, g.id, g.client_id, None,
+                                                            revoked=g.revoked)
+            return g
 
     # ------------------------------------------------------------------ /oauth2/auth
     def authorize(self, req: Request) -> Response:

@@ -12,6 +12,7 @@ from typing import Any
 
 from .config import SandboxConfig
 from .data import EarningsLedger, SpendingLedger, source_weights
+from .fixed import FixedLedger
 from .people import FanPool, SandboxUser, make_user
 from .rng import key64
 from .timeutil import DAY_MS, wall_ms
@@ -28,7 +29,8 @@ class World:
         self._lock = threading.Lock()
         specs = list(cfg.creators)
         n_owners = len(specs) + 1
-        starts = [self.anchor_ms - int(s.history_days * DAY_MS) for s in specs]
+        starts = [min(x.date_ms for x in s.sales) - DAY_MS if s.sales else self.anchor_ms - int(s.history_days * DAY_MS)
+                  for s in specs]
         agency_start = self.anchor_ms - 365 * DAY_MS
         fans_before = min(starts + [agency_start]) - DAY_MS
         pools = [max(20, min(s.items // 6, FanPool.MAX_POOL)) for s in specs]
@@ -49,17 +51,29 @@ class World:
             fans = FanPool(cfg.seed, pools[idx], offset, population, fans_before)
             offset += pools[idx] - pools[idx] // 5  # 20 % overlap with the next creator
             end = self.anchor_ms - rnd.randrange(30_000, 600_000)
-            ledger = EarningsLedger(
-                seed=cfg.seed, owner_uuid=user.uuid, owner_index=idx, n_owners=n_owners,
-                n_items=spec.items, start_ms=start, end_ms=end,
-                weights=source_weights(spec.fanless_share, cfg.unknown_source_share),
-                fans=fans, tie_share=cfg.tie_share, legacy=cfg.legacy_items_without_order_id,
-                legacy_cutoff_ms=legacy_cutoff, legacy_share=cfg.legacy_share,
-                unknown_value=cfg.unknown_source_value)
-            refunds = spec.refunds if spec.refunds is not None else max(2, spec.items // 150)
+            ledger: EarningsLedger
+            if spec.sales is not None:
+                ledger = FixedLedger(spec.sales, seed=cfg.seed, owner_uuid=user.uuid, owner_index=idx,
+                                     n_owners=n_owners, fans=fans, unknown_value=cfg.unknown_source_value)
+            else:
+                ledger = EarningsLedger(
+                    seed=cfg.seed, owner_uuid=user.uuid, owner_index=idx, n_owners=n_owners,
+                    n_items=spec.items, start_ms=start, end_ms=end,
+                    weights=source_weights(spec.fanless_share, cfg.unknown_source_share),
+                    fans=fans, tie_share=cfg.tie_share, legacy=cfg.legacy_items_without_order_id,
+                    legacy_cutoff_ms=legacy_cutoff, legacy_share=cfg.legacy_share,
+                    unknown_value=cfg.unknown_source_value)
+            refunds = spec.refunds if spec.refunds is not None else max(2, len(ledger) // 150)
             self._register(user, ledger, SpendingLedger(seed=cfg.seed, earnings=ledger, count=refunds,
                                                         now_ms=self.anchor_ms))
         self.creators: list[SandboxUser] = list(self.users)
+        if cfg.agency_account is not None:
+            # the agency connection belongs to one of the creators (her account runs the agency)
+            agency = self.by_handle[cfg.agency_account]
+            agency.is_agency = True
+            agency.managed = [self.by_handle[h].uuid for h in cfg.agency_manages]
+            self.agency = agency
+            return
         agency = make_user(cfg.seed, cfg.agency_handle, "Sandbox Agency", agency_start - 40 * DAY_MS,
                            is_creator=False, is_agency=True)
         agency.managed = [self.by_handle[h].uuid for h in cfg.agency_manages]

@@ -4,6 +4,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from lib.diagnose.legacy import as_lines
+
 MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
 
 
@@ -18,6 +20,7 @@ def as_text(report: dict[str, Any]) -> str:
         total = f.get("account_total_cents")
         lines.append(f"Fanvue: HTTP {f.get('status_code')} in {f.get('latency_ms')} ms, account total "
                      f"{'n/a' if total is None else f'${total / 100:,.2f}'}")
+    lines += as_lines(report.get("legacy"))
     lines.append("")
     for c in report["checks"]:
         lines.append(f"[{MARK[c['status']]}] {c['title']}: {c['evidence']}")

@@ -8,6 +8,7 @@ from typing import Any, Optional
 from lib.config import Settings
 from lib.db import Database
 from lib.diagnose.checks import build_checks, verdict
+from lib.diagnose.legacy import legacy_report
 from lib.diagnose.probe import ProbeReport, probe as run_probe
 
 
@@ -74,6 +75,7 @@ def build_report(db: Database, model_id: str, *, probe: bool, config: Settings, 
         "checks": [c.as_json() for c in checks],
         "verdict": verdict(checks),
         "daily": _daily(facts.get("daily", []), report_probe),
+        "legacy": legacy_report(db, model_id),
         "generated_at": facts["now"],
         "duration_ms": round((time.monotonic() - started) * 1000, 1),
     }

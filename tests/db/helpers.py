@@ -93,7 +93,13 @@ def assert_totals_consistent(sql: psycopg.Connection, model_ids: Optional[list[s
     bad_rows = sql.execute(
         "select id from fanvue_transactions where model_id = any(%s::uuid[]) and (amount <> gross_cents::numeric / 100"
         " or net_amount <> net_cents::numeric / 100"
-        " or transaction_type <> case when kind = 'earning' then source else kind end)", (ids,)).fetchall()
+        " or platform_fee <> (gross_cents - net_cents)::numeric / 100 or fan_id is distinct from fan_uuid"
+        " or fan_username is distinct from fan_handle"
+        " or agency_id is distinct from (select m.agency_id from models m where m.id = model_id)"
+        " or transaction_type <> case when kind <> 'earning' then 'other'"
+        "   when source in ('subscription', 'renewal') then 'subscription'"
+        "   when source in ('tip', 'ppv', 'message', 'post', 'stream') then source"
+        "   when source = 'livestream' then 'stream' else 'other' end)", (ids,)).fetchall()
     assert bad_rows == []
 
 

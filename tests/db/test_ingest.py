@@ -1,4 +1,4 @@
-"""fanvue_ingest_page and fanvue_close_window: idempotent upsert, fencing, the watermark, dry runs."""
+"""fanvue_ingest_page (a page, or an empty last page closing a window): idempotent upsert, fencing, the watermark, dry runs."""
 from __future__ import annotations
 
 import uuid
@@ -139,7 +139,7 @@ def test_a_worker_without_the_lease_cannot_ingest(db, sql, leased):
                 items=[item("x", 100)], window_start=JAN[0], window_end=JAN[1], last_page=True)
     assert err.value.code == "FV409" and leased.worker in err.value.message
     with pytest.raises(Conflict):
-        db.call("fanvue_close_window", model_id=leased.model_id, worker="intruder", stream="earnings",
+        db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker="intruder", stream="earnings",
                 window_start=JAN[0], window_end=JAN[1])
     with pytest.raises(Conflict):  # dry runs are fenced too
         db.call("fanvue_ingest_page", model_id=leased.model_id, worker="intruder", stream="earnings",
@@ -167,10 +167,10 @@ def test_ingest_validation_errors(db, sql, leased):
         with pytest.raises(InvalidInput):
             ingest(db, leased, [item("x")], window_start=window[0], window_end=window[1], last_page=True)
     with pytest.raises(InvalidInput):
-        db.call("fanvue_close_window", model_id=leased.model_id, worker=leased.worker, stream="earnings",
+        db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
                 window_start=JAN[1], window_end=JAN[0])
     with pytest.raises(InvalidInput):
-        db.call("fanvue_close_window", model_id=leased.model_id, worker=leased.worker, stream="nope",
+        db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="nope",
                 window_start=JAN[0], window_end=JAN[1])
     assert ledger_rows(sql, leased.model_id) == []
 
@@ -180,7 +180,7 @@ def test_ingest_unknown_model_is_not_found(db):
         db.call("fanvue_ingest_page", model_id=str(uuid.uuid4()), worker="w", stream="earnings", items=[])
     assert err.value.code == "FV404"
     with pytest.raises(NotFound):
-        db.call("fanvue_close_window", model_id=str(uuid.uuid4()), worker="w", stream="earnings",
+        db.call("fanvue_ingest_page", items=[], last_page=True, model_id=str(uuid.uuid4()), worker="w", stream="earnings",
                 window_start=JAN[0], window_end=JAN[1])
 
 
@@ -209,7 +209,7 @@ def test_watermark_moves_only_with_the_last_page(db, sql, leased):
     ingest(db, leased, [item("b")], window_start=JAN[0], window_end=JAN[1], last_page=True)
     ingest(db, leased, [item("c")], window_start=FEB[0], window_end=FEB[1], last_page=False)
     assert sync_state(sql, leased.model_id)["watermark"] == ts(sql, JAN[1])
-    out = db.call("fanvue_close_window", model_id=leased.model_id, worker=leased.worker, stream="earnings",
+    out = db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
                   window_start=FEB[0], window_end=FEB[1])
     assert out["advanced"] is True and out["received"] == 0
     assert sync_state(sql, leased.model_id)["watermark"] == ts(sql, FEB[1])
@@ -221,34 +221,34 @@ def test_a_window_leaving_a_gap_does_not_advance(db, sql, leased):
     assert out["advanced"] is False and out["inserted"] == 1  # the page itself is stored
     assert sync_state(sql, leased.model_id)["watermark"] == ts(sql, JAN[1])
     # one microsecond of gap is a gap
-    out = db.call("fanvue_close_window", model_id=leased.model_id, worker=leased.worker, stream="earnings",
+    out = db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
                   window_start="2026-02-01T00:00:00.000001+00:00", window_end=FEB[1])
     assert out["advanced"] is False and sync_state(sql, leased.model_id)["watermark"] == ts(sql, JAN[1])
     # filling the gap advances, and then March does
-    db.call("fanvue_close_window", model_id=leased.model_id, worker=leased.worker, stream="earnings",
+    db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
             window_start=FEB[0], window_end=FEB[1])
-    db.call("fanvue_close_window", model_id=leased.model_id, worker=leased.worker, stream="earnings",
+    db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
             window_start=MAR[0], window_end=MAR[1])
     assert sync_state(sql, leased.model_id)["watermark"] == ts(sql, MAR[1])
 
 
 def test_lookback_windows_overlapping_the_watermark_advance_and_old_ones_never_go_back(db, sql, leased):
     ingest(db, leased, [], window_start=JAN[0], window_end=FEB[1], last_page=True)
-    out = db.call("fanvue_close_window", model_id=leased.model_id, worker=leased.worker, stream="earnings",
+    out = db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
                   window_start="2026-01-29T00:00:00Z", window_end=MAR[1])
     assert out["advanced"] is True
-    out = db.call("fanvue_close_window", model_id=leased.model_id, worker=leased.worker, stream="earnings",
+    out = db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
                   window_start=JAN[0], window_end=JAN[1])
     assert out["advanced"] is False
     assert sync_state(sql, leased.model_id)["watermark"] == ts(sql, MAR[1])
 
 
 def test_known_history_start_requires_windows_to_start_inside_the_covered_range(db, sql, leased):
-    db.call("fanvue_set_history_start", model_id=leased.model_id, worker=leased.worker, history_start=JAN[0])
-    out = db.call("fanvue_close_window", model_id=leased.model_id, worker=leased.worker, stream="earnings",
+    sql.execute("update fanvue_sync_state set history_start = %s where model_id = %s", (JAN[0], leased.model_id))
+    out = db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
                   window_start=FEB[0], window_end=FEB[1])
     assert out["advanced"] is False and sync_state(sql, leased.model_id)["watermark"] is None
-    out = db.call("fanvue_close_window", model_id=leased.model_id, worker=leased.worker, stream="earnings",
+    out = db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
                   window_start="2025-12-01T00:00:00Z", window_end=JAN[1])
     assert out["advanced"] is True and sync_state(sql, leased.model_id)["watermark"] == ts(sql, JAN[1])
 
@@ -265,18 +265,18 @@ def test_streams_have_separate_watermarks(db, sql, leased):
 
 
 def test_completes_backfill_only_when_the_earnings_watermark_reaches_the_window_end(db, sql, leased):
-    db.call("fanvue_set_history_start", model_id=leased.model_id, worker=leased.worker, history_start=JAN[0])
-    db.call("fanvue_close_window", model_id=leased.model_id, worker=leased.worker, stream="earnings",
+    sql.execute("update fanvue_sync_state set history_start = %s where model_id = %s", (JAN[0], leased.model_id))
+    db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
             window_start=FEB[0], window_end=FEB[1], completes_backfill=True)  # gap: not complete
     assert sync_state(sql, leased.model_id)["backfill_completed_at"] is None
-    db.call("fanvue_close_window", model_id=leased.model_id, worker=leased.worker, stream="spending",
+    db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="spending",
             window_start=JAN[0], window_end=FEB[1], completes_backfill=True)  # spending never completes it
     assert sync_state(sql, leased.model_id)["backfill_completed_at"] is None
-    db.call("fanvue_close_window", model_id=leased.model_id, worker=leased.worker, stream="earnings",
+    db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
             window_start=JAN[0], window_end=FEB[1], completes_backfill=True)
     done = sync_state(sql, leased.model_id)["backfill_completed_at"]
     assert done is not None
-    db.call("fanvue_close_window", model_id=leased.model_id, worker=leased.worker, stream="earnings",
+    db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
             window_start=FEB[0], window_end=MAR[1], completes_backfill=True)
     assert sync_state(sql, leased.model_id)["backfill_completed_at"] == done  # first completion is kept
 
@@ -308,16 +308,16 @@ def test_dry_run_reports_and_writes_nothing(db, sql, leased):
 
 
 def test_a_window_starting_at_history_start_completes_the_backfill(db, sql, leased):
-    db.call("fanvue_set_history_start", model_id=leased.model_id, worker=leased.worker, history_start=JAN[0])
-    db.call("fanvue_close_window", model_id=leased.model_id, worker=leased.worker, stream="earnings",
+    sql.execute("update fanvue_sync_state set history_start = %s where model_id = %s", (JAN[0], leased.model_id))
+    db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
             window_start=JAN[0], window_end=JAN[1])
     assert sync_state(sql, leased.model_id)["backfill_completed_at"] is not None
 
 
 def test_an_incremental_window_does_not_complete_the_backfill(db, sql, leased):
-    db.call("fanvue_set_history_start", model_id=leased.model_id, worker=leased.worker, history_start=JAN[0])
+    sql.execute("update fanvue_sync_state set history_start = %s where model_id = %s", (JAN[0], leased.model_id))
     sql.execute("update fanvue_sync_state set watermark = %s where model_id = %s", (JAN[1], leased.model_id))
-    db.call("fanvue_close_window", model_id=leased.model_id, worker=leased.worker, stream="earnings",
+    db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
             window_start="2026-01-28T00:00:00Z", window_end=FEB[1])
     state = sync_state(sql, leased.model_id)
     assert state["watermark"] == ts(sql, FEB[1]) and state["backfill_completed_at"] is None

@@ -234,30 +234,11 @@ def test_released_model_is_claimable_again_when_due(db, clean_db):
     claim(db, "w1")
     db.call("fanvue_release_model", model_id=model, worker="w1", outcome="ok", next_sync_seconds=3600)
     assert claim(db, "w2") == []
-    assert db.call("fanvue_mark_due", model_id=model)["model_id"] == model
+    sql.execute("update fanvue_sync_state set next_sync_at = now() where model_id = %s", (model,))
     assert ids(claim(db, "w2")) == [model]
 
 
-# ---------------------------------------------------------------- mark due / history
-
-
-def test_mark_due_never_touches_revenue(db, sql, leased):
-    ingest(db, leased, [item("a", 1234)])
-    sql.execute("update fanvue_sync_state set next_sync_at = now() + interval '1 day' where model_id = %s",
-                (leased.model_id,))
-    before = sql.execute("select revenue_gross_cents, revenue_updated_at from models where id = %s",
-                         (leased.model_id,)).fetchone()
-    out = db.call("fanvue_mark_due", model_id=leased.model_id)
-    assert out["model_id"] == leased.model_id
-    assert sql.execute("select next_sync_at <= now() from fanvue_sync_state where model_id = %s",
-                       (leased.model_id,)).fetchone()[0]
-    assert sql.execute("select revenue_gross_cents, revenue_updated_at from models where id = %s",
-                       (leased.model_id,)).fetchone() == before
-    assert sync_state(sql, leased.model_id)["lease_owner"] == leased.worker  # lease untouched
-
-
-def test_mark_due_unknown_model_returns_null(db):
-    assert db.call("fanvue_mark_due", model_id=str(uuid.uuid4())) is None
+# ---------------------------------------------------------------- history
 
 
 def test_reset_history_by_the_holder_keeps_the_ledger(db, sql, leased):
@@ -284,19 +265,6 @@ def test_reset_history_is_fenced(db, sql, leased):
     with pytest.raises(Conflict):  # an unknown model cannot be held either
         db.call("fanvue_reset_history", model_id=str(uuid.uuid4()), worker="w", history_start="2020-01-01T00:00:00Z")
 
-
-def test_set_history_start_only_once_and_only_by_the_holder(db, sql, leased):
-    out = db.call("fanvue_set_history_start", model_id=leased.model_id, worker="intruder",
-                  history_start="2021-01-01T00:00:00Z")
-    assert out["history_start"] is None  # not the holder: nothing happens
-    out = db.call("fanvue_set_history_start", model_id=leased.model_id, worker=leased.worker,
-                  history_start="2021-01-01T00:00:00Z")
-    assert out["history_start"].startswith("2021-01-01")
-    out = db.call("fanvue_set_history_start", model_id=leased.model_id, worker=leased.worker,
-                  history_start="2019-01-01T00:00:00Z")
-    assert out["history_start"].startswith("2021-01-01")  # first known start is kept
-    assert db.call("fanvue_set_history_start", model_id=str(uuid.uuid4()), worker="w",
-                   history_start="2019-01-01T00:00:00Z") is None
 
 
 # ---------------------------------------------------------------- lookups
@@ -326,6 +294,6 @@ def test_find_models(db, sql):
 def test_get_profile(db, sql):
     world = make_agency(sql)
     assert db.call("fanvue_get_profile", user_id=world.admin_id) == {
-        "id": world.admin_id, "agency_id": world.agency_id, "role": "admin"}
+        "id": world.admin_id, "agency_id": world.agency_id, "role": "admin", "app_role": "admin"}
     assert db.call("fanvue_get_profile", user_id=world.member_id)["role"] == "member"
     assert db.call("fanvue_get_profile", user_id=str(uuid.uuid4())) is None

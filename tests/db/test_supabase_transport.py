@@ -91,7 +91,6 @@ def scenario(database, sql) -> list:
     call("fanvue_find_models", agency_id=world.agency_id, name=sql.execute(
         "select name from models where id = %s", (model,)).fetchone()[0].upper())
     call("fanvue_acquire_model", model_id=model, worker="w")
-    call("fanvue_set_history_start", model_id=model, worker="w", history_start=jan[0])
     call("fanvue_ingest_page", model_id=model, worker="w", stream="earnings", items=page, dry_run=True)
     call("fanvue_ingest_page", model_id=model, worker="w", stream="earnings", items=page,
          window_start=jan[0], window_end=jan[1], last_page=True)
@@ -99,8 +98,8 @@ def scenario(database, sql) -> list:
          window_start=jan[0], window_end=jan[1], last_page=True)
     call("fanvue_ingest_page", model_id=model, worker="w", stream="earnings",
          items=[item("o:1", 1000, order_status="available")])
-    call("fanvue_close_window", model_id=model, worker="w", stream="earnings", window_start=feb[0],
-         window_end=feb[1], completes_backfill=True)
+    call("fanvue_ingest_page", model_id=model, worker="w", stream="earnings", items=[], window_start=feb[0],
+         window_end=feb[1], last_page=True, completes_backfill=True)
     call("fanvue_recompute_revenue", model_id=model)
     facts = call("fanvue_diagnosis_facts", model_id=model, days=3650)
     rollup = call("fanvue_diagnosis_facts", model_id=model, days=3650, exact_limit=0)
@@ -111,7 +110,6 @@ def scenario(database, sql) -> list:
     call("fanvue_finish_run", run_id=run["id"], status="ok", summary={"models": 1, "nested": {"a": [1, 2]}})
     call("fanvue_reset_history", model_id=model, worker="w", history_start=jan[0])
     call("fanvue_release_model", model_id=model, worker="w", outcome="ok", next_sync_seconds=0)
-    call("fanvue_mark_due", model_id=model)
     # connection and tokens
     saved = call("fanvue_save_connection", agency_id=world.agency_id, kind="agency",
                  fanvue_user_uuid=fanvue_uuid, handle="agency", access_enc="v1:k:a", refresh_enc="v1:k:r",

@@ -1,13 +1,10 @@
--- Diagnosis speed at a million rows, and a repair path for totals that drifted from the ledger.
+-- Everything diagnose-revenue needs from the database, in one call. At a million transactions:
+-- pending orders come from a partial covering index (fanvue_transactions_pending_idx); the daily
+-- roll-up is aggregated once (source breakdown) and the roll-up totals are derived from it; the
+-- exact ledger sum (linear in rows) is only done up to p_exact_limit rows, the roll-up beyond (the
+-- method is reported).
 
--- diagnose-revenue at 1,000,000 transactions: (1) pending orders come from a partial covering index
--- instead of a heap scan of the last 120 days; (2) the daily roll-up is aggregated once (source
--- breakdown), and the roll-up totals are derived from that breakdown; (3) the exact ledger sum (linear
--- in rows: ~150 ms at 200k) is only done up to 20,000 rows, the roll-up is used beyond.
-create index fanvue_transactions_pending_idx on public.fanvue_transactions (model_id, transaction_date)
-  include (gross_cents) where order_status = 'pendingBalance';
-
-create or replace function public.fanvue_diagnosis_facts(p_model_id uuid, p_days integer default 90,
+create function public.fanvue_diagnosis_facts(p_model_id uuid, p_days integer default 90,
                                               p_exact_limit bigint default 20000)
 returns jsonb
 language plpgsql stable
@@ -119,52 +116,3 @@ begin
   );
 end
 $$;
-
--- Recompute repairs the stored totals through the single writer AND rebuilds the model's daily
--- roll-up from the ledger, so a total that drifted (someone bypassed the trigger) is made true by
--- force-sync, which calls this under the model's lease.
-create or replace function public.fanvue_recompute_revenue(p_model_id uuid) returns jsonb
-language plpgsql
-set search_path = public, pg_temp
-as $$
-declare
-  v_model public.models;
-  v_ledger record;
-  v_changed boolean := false;
-begin
-  select * into v_model from public.models where id = p_model_id for update;
-  if not found then
-    raise exception 'model % not found', p_model_id using errcode = 'FV404';
-  end if;
-  select coalesce(sum(gross_cents) filter (where kind = 'earning'), 0)::bigint as gross,
-         coalesce(sum(net_cents) filter (where kind = 'earning'), 0)::bigint as net,
-         coalesce(sum(gross_cents) filter (where kind <> 'earning'), 0)::bigint as refund,
-         coalesce(sum(net_cents) filter (where kind <> 'earning'), 0)::bigint as refund_net,
-         count(*) filter (where kind = 'earning')::bigint as cnt,
-         count(*) filter (where kind <> 'earning')::bigint as refund_cnt
-    into v_ledger
-    from public.fanvue_transactions where model_id = p_model_id;
-  if (v_ledger.gross, v_ledger.net, v_ledger.refund, v_ledger.refund_net, v_ledger.cnt, v_ledger.refund_cnt)
-     <> (v_model.revenue_gross_cents, v_model.revenue_net_cents, v_model.revenue_refund_cents,
-         v_model.refund_net_cents, v_model.transaction_count, v_model.refund_count) then
-    perform private.add_revenue(p_model_id,
-      v_ledger.gross - v_model.revenue_gross_cents, v_ledger.net - v_model.revenue_net_cents,
-      v_ledger.refund - v_model.revenue_refund_cents, v_ledger.refund_net - v_model.refund_net_cents,
-      v_ledger.cnt - v_model.transaction_count, v_ledger.refund_cnt - v_model.refund_count);
-    v_changed := true;
-  end if;
-  delete from public.fanvue_ledger_daily where model_id = p_model_id;
-  insert into public.fanvue_ledger_daily (model_id, day, kind, source, item_count, gross_cents, net_cents)
-  select model_id, (transaction_date at time zone 'UTC')::date, kind, source, count(*), sum(gross_cents),
-         sum(net_cents)
-    from public.fanvue_transactions where model_id = p_model_id
-   group by 1, 2, 3, 4;
-  return jsonb_build_object('changed', v_changed, 'before_gross_cents', v_model.revenue_gross_cents,
-                            'after_gross_cents', v_ledger.gross, 'ledger_count', v_ledger.cnt);
-end
-$$;
-
-revoke execute on function public.fanvue_recompute_revenue(uuid) from public, anon, authenticated;
-revoke execute on function public.fanvue_diagnosis_facts(uuid, integer, bigint) from public, anon, authenticated;
-grant execute on function public.fanvue_recompute_revenue(uuid) to service_role;
-grant execute on function public.fanvue_diagnosis_facts(uuid, integer, bigint) to service_role;

@@ -3,11 +3,13 @@
 -- Custom SQLSTATEs: FV404 not found, FV409 lease/version conflict, FV422 invalid request.
 
 -- ---------------------------------------------------------------- who is asking
+-- role is 'admin' or 'member' as mapped by public.fanvue_role_map; app_role is the profile's own value.
 create function public.fanvue_get_profile(p_user_id uuid) returns jsonb
 language sql stable
 set search_path = public, pg_temp
 as $$
-  select jsonb_build_object('id', p.id, 'agency_id', p.agency_id, 'role', p.role)
+  select jsonb_build_object('id', p.id, 'agency_id', p.agency_id, 'role', private.access_role(p.role),
+                            'app_role', p.role)
     from public.profiles p where p.id = p_user_id
 $$;
 
@@ -52,7 +54,7 @@ $$;
 revoke all on function private.work_item(uuid) from public;
 
 -- Claims up to p_limit due models (stalest first) for one worker. Models reached through an agency
--- connection are scheduled exactly like personal ones (F7). p_not_attempted_since (the run's start)
+-- connection are scheduled exactly like personal ones. p_not_attempted_since (the run's start)
 -- keeps one invocation from syncing a model twice.
 create function public.fanvue_claim_models(
   p_worker text, p_limit integer, p_lease_seconds integer default 300, p_kind text default 'cron',
@@ -159,15 +161,6 @@ begin
 end
 $$;
 
--- Marks a model due now (webhook trigger, operator request). Never touches revenue.
-create function public.fanvue_mark_due(p_model_id uuid) returns jsonb
-language sql
-set search_path = public, pg_temp
-as $$
-  update public.fanvue_sync_state set next_sync_at = now(), updated_at = now() where model_id = p_model_id
-  returning jsonb_build_object('model_id', model_id, 'next_sync_at', next_sync_at)
-$$;
-
 -- Restarts history for a model (full=true): the covered range shrinks to nothing, the ledger stays,
 -- and the next windows re-read everything from p_history_start. Holder only.
 create function public.fanvue_reset_history(p_model_id uuid, p_worker text, p_history_start timestamptz)
@@ -187,23 +180,9 @@ begin
 end
 $$;
 
--- Sets where history starts when first known (first sync). Holder only.
-create function public.fanvue_set_history_start(p_model_id uuid, p_worker text, p_history_start timestamptz)
-returns jsonb
-language plpgsql
-set search_path = public, pg_temp
-as $$
-begin
-  update public.fanvue_sync_state
-     set history_start = p_history_start, updated_at = now()
-   where model_id = p_model_id and lease_owner = p_worker and history_start is null;
-  return private.work_item(p_model_id);
-end
-$$;
-
 -- ---------------------------------------------------------------- ingest
 -- Upserts one page of normalized items for a model and, with its last page, closes the window
--- [p_window_start, p_window_end) by advancing the stream's watermark - all in one transaction (F3, F4).
+-- [p_window_start, p_window_end) by advancing the stream's watermark - all in one transaction.
 -- The watermark only moves when the window starts inside the covered range (no gaps).
 -- Pages are fetched newest first; a page that is not the last records p_resume_end (everything in
 -- [p_resume_end, p_window_end) is stored) so an interrupted window resumes where it stopped.
@@ -329,20 +308,9 @@ begin
 end
 $$;
 
--- Closes a window that returned no items (same rules as the last page of ingest).
-create function public.fanvue_close_window(
-  p_model_id uuid, p_worker text, p_stream text, p_window_start timestamptz, p_window_end timestamptz,
-  p_completes_backfill boolean default false
-) returns jsonb
-language sql
-set search_path = public, pg_temp
-as $$
-  select public.fanvue_ingest_page(p_model_id, p_worker, p_stream, '[]'::jsonb, p_window_start, p_window_end,
-                                   true, p_completes_backfill)
-$$;
-
--- Recomputes a model's totals from the whole ledger and repairs the stored ones through the single
--- writer if they ever differ (they cannot, short of someone disabling the trigger).
+-- Recompute repairs the stored totals through the single writer AND rebuilds the model's daily
+-- roll-up from the ledger, so a total that drifted (someone bypassed the trigger) is made true by
+-- force-sync, which calls this under the model's lease.
 create function public.fanvue_recompute_revenue(p_model_id uuid) returns jsonb
 language plpgsql
 set search_path = public, pg_temp
@@ -350,6 +318,7 @@ as $$
 declare
   v_model public.models;
   v_ledger record;
+  v_changed boolean := false;
 begin
   select * into v_model from public.models where id = p_model_id for update;
   if not found then
@@ -370,10 +339,15 @@ begin
       v_ledger.gross - v_model.revenue_gross_cents, v_ledger.net - v_model.revenue_net_cents,
       v_ledger.refund - v_model.revenue_refund_cents, v_ledger.refund_net - v_model.refund_net_cents,
       v_ledger.cnt - v_model.transaction_count, v_ledger.refund_cnt - v_model.refund_count);
-    return jsonb_build_object('changed', true, 'before_gross_cents', v_model.revenue_gross_cents,
-                              'after_gross_cents', v_ledger.gross, 'ledger_count', v_ledger.cnt);
+    v_changed := true;
   end if;
-  return jsonb_build_object('changed', false, 'before_gross_cents', v_model.revenue_gross_cents,
+  delete from public.fanvue_ledger_daily where model_id = p_model_id;
+  insert into public.fanvue_ledger_daily (model_id, day, kind, source, item_count, gross_cents, net_cents)
+  select model_id, (transaction_date at time zone 'UTC')::date, kind, source, count(*), sum(gross_cents),
+         sum(net_cents)
+    from public.fanvue_transactions where model_id = p_model_id
+   group by 1, 2, 3, 4;
+  return jsonb_build_object('changed', v_changed, 'before_gross_cents', v_model.revenue_gross_cents,
                             'after_gross_cents', v_ledger.gross, 'ledger_count', v_ledger.cnt);
 end
 $$;
@@ -688,4 +662,76 @@ begin
   v_first := found;
   return jsonb_build_object('first_use', v_first);
 end
+$$;
+
+-- ---------------------------------------------------------------- webhooks and fan-out
+-- Records one verified delivery and, the first time only, marks every model of the recipient due now
+-- (in every agency that manages the creator), atomically. A replay returns duplicate = true and the
+-- models the original marked, and touches nothing.
+create function public.fanvue_record_webhook(
+  p_signature_t bigint, p_delivery_hash text, p_recipient_uuid uuid, p_event_type text, p_payload jsonb
+) returns jsonb
+language plpgsql
+set search_path = public, pg_temp
+as $$
+declare
+  v_id uuid;
+  v_models uuid[];
+  v_previous public.fanvue_webhook_events;
+begin
+  if p_delivery_hash is null or p_delivery_hash !~ '^[0-9a-f]{64}$' then
+    raise exception 'delivery hash must be 64 lower-case hex digits' using errcode = 'FV422';
+  end if;
+  if p_signature_t is null or p_payload is null or jsonb_typeof(p_payload) <> 'object' then
+    raise exception 'a webhook needs a signature time and an object payload' using errcode = 'FV422';
+  end if;
+
+  insert into public.fanvue_webhook_events (signature_t, delivery_hash, recipient_uuid, event_type, payload)
+  values (p_signature_t, p_delivery_hash, p_recipient_uuid,
+          coalesce(nullif(left(p_event_type, 100), ''), 'unknown'), p_payload)
+  on conflict on constraint fanvue_webhook_events_delivery_hash_key do nothing
+  returning id into v_id;
+
+  if v_id is null then
+    select * into v_previous from public.fanvue_webhook_events where delivery_hash = p_delivery_hash;
+    return jsonb_build_object('duplicate', true, 'event_id', v_previous.id,
+                              'event_type', v_previous.event_type,
+                              'model_ids', to_jsonb(coalesce(v_previous.model_ids, '{}'::uuid[])));
+  end if;
+
+  if p_recipient_uuid is not null then
+    -- least(): a model already overdue keeps its place at the front of the queue.
+    with due as (
+      update public.fanvue_sync_state s
+         set next_sync_at = least(s.next_sync_at, now()), updated_at = now()
+        from public.models m
+       where m.id = s.model_id and m.fanvue_user_uuid = p_recipient_uuid
+      returning s.model_id
+    )
+    select coalesce(array_agg(model_id order by model_id), '{}'::uuid[]) into v_models from due;
+  else
+    v_models := '{}'::uuid[];
+  end if;
+
+  update public.fanvue_webhook_events set model_ids = v_models where id = v_id;
+  delete from public.fanvue_webhook_events where received_at < now() - interval '30 days';
+
+  return jsonb_build_object('duplicate', false, 'event_id', v_id,
+                            'event_type', coalesce(nullif(left(p_event_type, 100), ''), 'unknown'),
+                            'model_ids', to_jsonb(v_models));
+end
+$$;
+
+-- How many models are due now (sizes the cron fan-out). Service role only.
+create function public.fanvue_due_count() returns jsonb
+language sql stable
+set search_path = public, pg_temp
+as $$
+  select jsonb_build_object('due', count(*))
+    from public.fanvue_sync_state s
+    join public.models m on m.id = s.model_id
+    join public.fanvue_connections c on c.id = m.connection_id
+   where c.status = 'active' and m.fanvue_user_uuid is not null
+     and s.next_sync_at <= now()
+     and (s.lease_owner is null or s.lease_expires_at < now())
 $$;

@@ -1,4 +1,4 @@
--- The ledger keeps the model totals and the daily roll-up true by itself (F1, F2): every change to
+-- The ledger keeps the model totals and the daily roll-up true by itself: every change to
 -- fanvue_transactions, whoever makes it, updates them in the same transaction. The only statement in
 -- the schema that writes the revenue columns of models is in private.add_revenue.
 
@@ -109,7 +109,7 @@ create trigger fanvue_transactions_after_delete
   referencing old table as old_rows
   for each statement execute function private.ledger_changed();
 
--- Every model has a sync state row from the moment it exists, so the cron can never miss it (F7).
+-- Every model has a sync state row from the moment it exists, so the cron can never miss it.
 create function private.model_created() returns trigger
 language plpgsql
 set search_path = public, pg_temp
@@ -124,3 +124,40 @@ revoke all on function private.model_created() from public;
 create trigger models_after_insert
   after insert on public.models
   for each row execute function private.model_created();
+
+-- Models that existed before this schema get their sync state row here.
+insert into public.fanvue_sync_state (model_id) select id from public.models;
+
+-- A ledger row carries its model's agency (the column dashboards filter on).
+create function private.ledger_row_agency() returns trigger
+language plpgsql
+set search_path = public, pg_temp
+as $$
+begin
+  new.agency_id := (select m.agency_id from public.models m where m.id = new.model_id);
+  return new;
+end
+$$;
+revoke all on function private.ledger_row_agency() from public;
+
+create trigger fanvue_transactions_set_agency
+  before insert or update of model_id on public.fanvue_transactions
+  for each row execute function private.ledger_row_agency();
+
+-- No $0 window: an adopted model shows its old figure until its first full backfill completes, and
+-- the ledger total from the same transaction that completes it.
+create function private.backfill_completed() returns trigger
+language plpgsql
+set search_path = public, pg_temp
+as $$
+begin
+  update public.models set legacy_revenue_pending = false where id = new.model_id and legacy_revenue_pending;
+  return null;
+end
+$$;
+revoke all on function private.backfill_completed() from public;
+
+create trigger fanvue_sync_state_backfill_completed
+  after update of backfill_completed_at on public.fanvue_sync_state
+  for each row when (old.backfill_completed_at is null and new.backfill_completed_at is not null)
+  execute function private.backfill_completed();
