@@ -10,7 +10,8 @@ _PATTERNS = [
     re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWTs
     re.compile(r"ory_[a-z]{2}_[A-Za-z0-9_.-]+"),                              # Ory tokens
     re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"(?i)((?:access|refresh|id)_token|client_secret|code_verifier|code|secret|password|apikey)"
+    re.compile(r"(?i)((?:access|refresh|id)_token|client_secret|code_verifier|code|secret|password|apikey|ticket"
+               r"|fanvue_oauth_[A-Za-z0-9_-]+)"
                r"([\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"),
     re.compile(r"v1:[A-Za-z0-9_-]+:[A-Za-z0-9+/=_-]{16,}"),                   # our ciphertexts
 ]
