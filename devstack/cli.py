@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Optional
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from devstack.migrate import migrate
+    from lib.config import load_settings
 
-    url = os.environ.get("DATABASE_URL")
+    # DATABASE_URL, else the Vercel x Supabase integration's direct POSTGRES_URL_NON_POOLING (DDL and
+    # advisory locks do not belong on the transaction pooler), else its pooled POSTGRES_URL
+    url = load_settings().migration_database_url
     if not url:
         from devstack.embedded import ensure_database, start_embedded
 
@@ -120,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sandbox"]:  # its flags (--port ...) belong to the sandbox's own parser
+        from fanvue_sandbox.cli import main as sandbox_main
+
+        return sandbox_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -63,7 +63,7 @@ def _connect_demo(functions: str, token: str, url: str) -> None:
 
 
 def first_backfill(totals: Optional[dict[str, int]]) -> Any:
-    """Runs one sync pass in-process with a progress bar per creator."""
+    """Runs one cron sync pass in-process with a progress bar per creator."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from lib.config import settings
@@ -79,7 +79,8 @@ def first_backfill(totals: Optional[dict[str, int]]) -> Any:
                     bars[result.model_id] = progress.add_task(result.name[:16], total=total)
                 progress.update(bars[result.model_id], completed=result.fetched)
 
-        summary = run_sync(kind="cli", options=None, progress=on_progress, budget_s=settings().sync_budget_s)
+        # the function the cron endpoint runs, as a cron run: diagnose then sees the cron has run
+        summary = run_sync(kind="cron", options=None, progress=on_progress, budget_s=settings().sync_budget_s)
         for task_id in bars.values():
             task = progress.tasks[task_id]
             progress.update(task_id, total=task.completed)
@@ -118,7 +119,17 @@ def creator_table(url: str, sandbox: Any) -> bool:
     return all_equal
 
 
-def curl_lines(functions: str, token: str, cron_secret: str, model_id: str) -> list[str]:
+def printable_url(url: str) -> str:
+    """The database URL with any password masked."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+def curl_lines(functions: str, token: str, cron_secret: str, model_id: str, agency_id: str) -> list[str]:
     auth = f"-H 'Authorization: Bearer {token}'"
     return [
         f"curl -s {auth} '{functions}/api/fanvue/diagnose-revenue?modelName=Dora&format=text'",
@@ -127,6 +138,7 @@ def curl_lines(functions: str, token: str, cron_secret: str, model_id: str) -> l
         f"curl -s -X POST {auth} '{functions}/api/fanvue/force-sync-revenue?modelId={model_id}&full=true&dryRun=true'",
         f"curl -s -X POST {auth} '{functions}/api/auth/fanvue/refresh?modelId={model_id}'",
         f"curl -s {auth} '{functions}/api/auth/fanvue/connect?modelId={model_id}'",
+        f"curl -s {auth} '{functions}/api/auth/fanvue/connect?agencyId={agency_id}'",
         f"curl -s -H 'Authorization: Bearer {cron_secret}' '{functions}/api/cron/sync-transactions'",
     ]
 
@@ -157,6 +169,8 @@ def up(args: argparse.Namespace) -> int:
     server, url = _setup_database(args.reset)
     localenv.apply_env({"DATABASE_URL": url}, override=True)
     _ensure_demo_agency(url)
+    print(f"database URL: {printable_url(url)}")
+    print(f"demo agency id: {localenv.DEMO_AGENCY_ID} (connect?agencyId=... takes it)")
 
     from devstack.crons import CronScheduler
     from devstack.server import FunctionServer
@@ -177,19 +191,22 @@ def up(args: argparse.Namespace) -> int:
         print(f"first sync: {summary.status}, {sum(m.fetched for m in summary.models)} items fetched in "
               f"{summary.duration_s:.1f} s")
         equal = creator_table(url, sandbox)
-        print(f"ready in {time.monotonic() - started:.1f} s; every creator equals the sandbox: {equal}")
-        model_id = _any_model(url)
+        if sandbox:
+            print(f"ready in {time.monotonic() - started:.1f} s; every creator equals the sandbox: {equal}")
+        else:
+            print(f"ready in {time.monotonic() - started:.1f} s; no sandbox, so nothing was compared with Fanvue")
+        model_id = _any_model(url) or "MODEL_ID"
         localenv.save_stack({"functions": functions, "pid": os.getpid(), "env": {
             k: os.environ[k] for k in ("DATABASE_URL", "FANVUE_API_BASE", "FANVUE_AUTH_BASE", "FANVUE_CLIENT_ID",
                                        "FANVUE_CLIENT_SECRET", "PUBLIC_BASE_URL") if os.environ.get(k)}})
         print("\ntry (dashboard token valid 12 h; the cron secret is in .data/local-env.json):")
-        for line in curl_lines(functions, token, os.environ["CRON_SECRET"], model_id):
+        for line in curl_lines(functions, token, os.environ["CRON_SECRET"], model_id, localenv.DEMO_AGENCY_ID):
             print("  " + line)
         crons = CronScheduler(functions, os.environ["CRON_SECRET"], on_result=_print_cron)
         crons.start()
         print("\ncrons from vercel.json are scheduled; Ctrl-C stops everything")
         if args.exit_after_ready:
-            return 0 if equal else 1
+            return 0 if equal or sandbox is None else 1
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         while not stop.is_set():
             stop.wait(0.5)
@@ -224,12 +241,13 @@ def _truth_by_model(url: str, sandbox: Any) -> Optional[dict[str, int]]:
             for mid, uuid in rows if uuid in truth}
 
 
-def _any_model(url: str) -> str:
+def _any_model(url: str) -> Optional[str]:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        return str(conn.execute("select id from models where agency_id = %s order by transaction_count, name limit 1",
-                                (localenv.DEMO_AGENCY_ID,)).fetchone()[0])
+        row = conn.execute("select id from models where agency_id = %s order by transaction_count, name limit 1",
+                           (localenv.DEMO_AGENCY_ID,)).fetchone()
+    return str(row[0]) if row else None
 
 
 def _print_cron(path: str, status: int, body: dict) -> None:

@@ -1,14 +1,16 @@
 """Who may call what: Supabase dashboard JWTs and the Vercel cron secret.
 
-JWT rules (platform-notes.md, python-jose pitfalls): the algorithm comes from OUR key, never from the
+JWT rules (python-jose pitfalls): the algorithm comes from OUR key, never from the
 token header; HMAC secrets and public keys live on separate code paths; one-element `algorithms`
-lists; `exp`, `aud == "authenticated"`, `iss`, `sub` and `role` checked; every JOSE failure (a
-JWKError included) is a 401, never a 500. The JWKS is cached ~10 minutes and refetched, at most
+lists; `exp`, `aud == "authenticated"`, `iss`, `sub` and `role` checked; `exp`/`nbf`/`iat` must be
+finite numbers; every failure while reading a token (a JWKError, or python-jose's TypeError or
+OverflowError on a list, null or 1e400 claim) is a 401, never a 500. The JWKS is cached ~10 minutes and refetched, at most
 every 30 s, when a token names an unknown `kid`.
 """
 from __future__ import annotations
 
 import hmac
+import math
 import threading
 import time
 import uuid
@@ -97,8 +99,10 @@ def verify_dashboard_token(token: str) -> dict[str, Any]:
                        "dashboard auth is not configured: set SUPABASE_URL (JWKS) or SUPABASE_JWT_SECRET")
     try:
         header = jwt.get_unverified_header(token)
-    except JOSEError:
+    except Exception:  # noqa: BLE001 - any token, however malformed, is a 401
         raise unauthorized("malformed bearer token") from None
+    if not isinstance(header, dict):
+        raise unauthorized("malformed bearer token")
     alg = header.get("alg")
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
@@ -116,8 +120,17 @@ def verify_dashboard_token(token: str) -> dict[str, Any]:
             claims = _decode(jwt, token, key, expected, issuer)
         else:
             raise unauthorized("token algorithm not accepted")
+    except ApiError:
+        raise
     except JOSEError:
         raise unauthorized("invalid or expired token") from None
+    except Exception:  # noqa: BLE001 - python-jose raises TypeError/OverflowError on odd claim types
+        raise unauthorized("token has malformed claims") from None
+    if not isinstance(claims, dict):
+        raise unauthorized("token has malformed claims")
+    for name in ("exp", "nbf", "iat"):
+        if name in claims and not _is_timestamp(claims[name]):
+            raise unauthorized(f"token claim {name} is not a number of seconds")
     sub = claims.get("sub")
     try:
         # canonical form: Postgres refuses some spellings uuid.UUID accepts (urn:uuid:...)
@@ -132,6 +145,11 @@ def verify_dashboard_token(token: str) -> dict[str, Any]:
     if claims.get("role") != "authenticated":
         raise unauthorized("token is not a signed-in user's token")
     return claims
+
+
+def _is_timestamp(value: Any) -> bool:
+    """A finite JSON number (not a boolean): what RFC 7519 calls a NumericDate."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _decode(jwt: Any, token: str, key: Any, algorithm: str, issuer: str) -> dict[str, Any]:

@@ -9,7 +9,13 @@ import os
 import threading
 from typing import Optional
 
-from pydantic import BaseModel, Field, ValidationError
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+# Query parameters hosted-Postgres integrations add to their URLs that libpq refuses
+# (the Vercel x Supabase integration appends `supa=base-pooler.x`; Prisma-style URLs carry `pgbouncer`).
+NON_LIBPQ_PARAMS = frozenset({"supa", "pgbouncer", "connection_limit", "pool_timeout", "schema"})
 
 
 class ConfigError(RuntimeError):
@@ -18,6 +24,8 @@ class ConfigError(RuntimeError):
 
 class Settings(BaseModel):
     database_url: Optional[str] = None
+    postgres_url: Optional[str] = None  # the Vercel x Supabase integration's pooled URL
+    postgres_url_non_pooling: Optional[str] = None  # ... and its direct URL (migrations)
     supabase_url: Optional[str] = None
     supabase_service_role_key: Optional[str] = None
     supabase_jwt_secret: Optional[str] = None
@@ -38,6 +46,7 @@ class Settings(BaseModel):
     fanvue_agency_scopes: str = "openid offline_access offline read:self read:creator read:insights"
 
     public_base_url: str = "http://127.0.0.1:3000"
+    allowed_origins: Optional[str] = None  # comma-separated exact origins a browser dashboard runs on
     sync_max_duration_s: int = Field(default=300, ge=5, le=900)
     sync_safety_margin_s: int = Field(default=30, ge=1, le=300)
     sync_concurrency: int = Field(default=4, ge=1, le=64)
@@ -52,6 +61,30 @@ class Settings(BaseModel):
     token_idle_refresh_s: int = Field(default=86400, ge=60)
     diagnose_probe_timeout_s: float = Field(default=5.0, gt=0, le=30)
     cron_overdue_s: int = Field(default=3600, ge=60)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _exact_origins(cls, value: Optional[str]) -> Optional[str]:
+        for origin in (o.strip() for o in (value or "").split(",")):
+            if origin and _origin_of(origin) != origin:
+                raise ValueError("each origin must be exact: scheme://host[:port], no path, no wildcard")
+        return value
+
+    @property
+    def origin_allow_list(self) -> frozenset[str]:
+        return frozenset(o.strip() for o in (self.allowed_origins or "").split(",") if o.strip())
+
+    @property
+    def effective_database_url(self) -> Optional[str]:
+        """DATABASE_URL, else the integration's pooled POSTGRES_URL (cleaned for libpq)."""
+        url = self.database_url or self.postgres_url
+        return libpq_url(url) if url else None
+
+    @property
+    def migration_database_url(self) -> Optional[str]:
+        """DATABASE_URL, else the direct POSTGRES_URL_NON_POOLING, else the pooled POSTGRES_URL."""
+        url = self.database_url or self.postgres_url_non_pooling or self.postgres_url
+        return libpq_url(url) if url else None
 
     @property
     def jwt_issuer(self) -> Optional[str]:
@@ -80,6 +113,26 @@ class Settings(BaseModel):
     def sync_budget_s(self) -> float:
         """Seconds of work one invocation may do: maxDuration minus a margin to finish cleanly."""
         return max(1.0, self.sync_max_duration_s - self.sync_safety_margin_s)
+
+
+def _origin_of(text: str) -> Optional[str]:
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or "*" in text:
+        return None
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def libpq_url(url: str) -> str:
+    """Drops the query parameters integrations add that libpq (psycopg) refuses; keeps the rest."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in NON_LIBPQ_PARAMS]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 _lock = threading.Lock()

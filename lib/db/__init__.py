@@ -13,11 +13,12 @@ _database: Optional[Database] = None
 
 
 def database_from_settings(config: Settings) -> Database:
-    """DATABASE_URL wins (faster, what the local stack uses); else supabase-py; else a clear error."""
-    if config.database_url:
+    """DATABASE_URL (or the integration's POSTGRES_URL) wins: faster, what the local stack uses; else
+    supabase-py; else a clear error."""
+    if config.effective_database_url:
         from lib.db.postgres import PostgresDatabase
 
-        return PostgresDatabase(config.database_url, max_connections=max(4, config.sync_concurrency * 2))
+        return PostgresDatabase(config.effective_database_url, max_connections=max(4, config.sync_concurrency * 2))
     if config.supabase_url and config.supabase_service_role_key:
         from lib.db.supabase_rpc import SupabaseDatabase
 

@@ -8,10 +8,22 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
+# Timestamps near the ends of Python's datetime range overflow when converted to UTC or shifted by
+# a look-back; nothing this service handles predates Fanvue or lies centuries ahead.
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
+
 def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamp needs a timezone, e.g. 2026-01-01T00:00:00Z")
-    return value.astimezone(timezone.utc)
+    try:
+        utc = value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise ValueError("timestamp is out of range (1970-01-01 to 9000-01-01 UTC)") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError("timestamp is out of range (1970-01-01 to 9000-01-01 UTC)")
+    return utc
 
 
 UtcDateTime = Annotated[datetime, AfterValidator(_aware_utc)]

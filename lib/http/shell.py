@@ -3,8 +3,8 @@
 A Vercel Python function exposes `handler`, a BaseHTTPRequestHandler subclass; each api/ file
 subclasses Endpoint, declares its methods, auth rule and pydantic query model, and implements
 `respond(request)`. Errors become {"error": {"code", "message"}} with the right 4xx; anything
-unexpected becomes a 500 that names a request id and nothing else. Authenticated responses are
-never cacheable (F11).
+unexpected becomes a 500 that names a request id and nothing else. No response is cacheable, none
+may be framed, HTML gets a strict CSP, and browsers on ALLOWED_ORIGINS get CORS (lib/http/cors.py).
 """
 from __future__ import annotations
 
@@ -20,10 +20,17 @@ from urllib.parse import parse_qsl, urlsplit
 from pydantic import BaseModel, ValidationError
 
 from lib.db.errors import Conflict, InvalidInput, NotFound
+from lib.http import cors
 from lib.http.errors import ApiError, bad_request
 from lib.http.response import Response, dumps
+from lib.safe_log import install_redaction
 
+install_redaction()  # every log record of the process is redacted before any handler sees it
 log = logging.getLogger("fanvue_sync.http")
+
+HTML_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
+            "base-uri 'none'; form-action 'none'")
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 MAX_QUERY_BYTES = 4096
 MAX_HEADER_VALUE = 8192
@@ -37,6 +44,7 @@ class Principal:
     user_id: Optional[str] = None
     agency_id: Optional[str] = None
     role: Optional[str] = None
+    ticket: Any = None  # the connect ticket that authenticated a browser navigation, if any
 
     @property
     def is_admin(self) -> bool:
@@ -84,6 +92,12 @@ class Endpoint(BaseHTTPRequestHandler):
 
     def respond(self, request: Request) -> Response:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def authenticate(self, request: Request) -> Optional[Principal]:
+        """Applies the endpoint's auth rule; an endpoint with another credential overrides this."""
+        from lib import auth
+
+        return auth.authenticate(self.auth, request.headers)
 
     # -- BaseHTTPRequestHandler plumbing
     def do_GET(self) -> None:
@@ -137,15 +151,19 @@ class Endpoint(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         request_id = secrets.token_hex(8)
         started = time.monotonic()
-        authenticated = False
+        origin = self.headers.get("Origin")
         try:
+            if method == "OPTIONS" and origin and self.headers.get("Access-Control-Request-Method"):
+                response = cors.preflight(origin, self.methods, self.headers.get("Access-Control-Request-Headers"))
+                response.headers.setdefault("Cache-Control", "no-store")
+                self._write(method, response)
+                return
             if method not in self.methods:
                 raise ApiError(405, "method_not_allowed",
                                f"{method} is not allowed here; use {', '.join(self.methods)}",
                                headers={"Allow": ", ".join(self.methods)})
             request = self._parse(method, request_id)
-            authenticated = self.auth != "none"
-            request.principal = self._authenticate(request)
+            request.principal = self.authenticate(request)
             response = self.respond(request)
         except ApiError as exc:
             response = Response(status=exc.status, body=exc.body(), headers=dict(exc.headers))
@@ -160,9 +178,10 @@ class Endpoint(BaseHTTPRequestHandler):
             response = Response(status=500, body={"error": {
                 "code": "internal_error",
                 "message": f"internal error (request id {request_id}); see the run history or logs"}})
-        if authenticated or response.status >= 400:
-            response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Cache-Control", "no-store")  # every answer is per-caller and live
         response.headers.setdefault("X-Request-Id", request_id)
+        if origin:
+            response.headers.update(cors.actual_response_headers(origin))
         self._write(method, response)
         log.info("%s %s -> %s in %.0f ms", method, urlsplit(self.path).path, response.status,
                  (time.monotonic() - started) * 1000)
@@ -209,11 +228,6 @@ class Endpoint(BaseHTTPRequestHandler):
             raise ApiError(413, "payload_too_large", f"body larger than {self.max_body_bytes} bytes")
         return self.rfile.read(length) if length else b""
 
-    def _authenticate(self, request: Request) -> Optional[Principal]:
-        from lib import auth
-
-        return auth.authenticate(self.auth, request.headers)
-
     def _write(self, method: str, response: Response) -> None:
         payload = response.encoded()
         try:
@@ -222,6 +236,11 @@ class Endpoint(BaseHTTPRequestHandler):
                 "; charset=utf-8" if response.content_type.startswith("text/") else ""))
             self.send_header("Content-Length", str(len(payload)))
             self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("X-Frame-Options", "DENY")
+            self.send_header("Referrer-Policy", "no-referrer")
+            if "Content-Security-Policy" not in response.headers:
+                self.send_header("Content-Security-Policy",
+                                 HTML_CSP if response.content_type == "text/html" else API_CSP)
             for name, value in response.headers.items():
                 self.send_header(name, value)
             self.end_headers()

@@ -15,6 +15,7 @@ from openapi_core.testing import MockRequest, MockResponse
 from werkzeug.datastructures import ImmutableMultiDict
 
 from devstack.server import route_table
+from lib.config import reset_settings
 from tests.e2e.helpers import connect_demo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,6 +84,30 @@ def test_real_responses_match_the_document(stack, demo, openapi):
     validate(openapi, stack.get("/api/auth/fanvue/connect", user=admin, agencyId=world.agency_id), 200)
     validate(openapi, stack.get("/api/auth/fanvue/callback", code="x", state="forged"), 400)
     validate(openapi, stack.get("/api/auth/fanvue/callback", error="access_denied"), 400)
+    from devstack.connect_flow import start
+
+    with httpx.Client(timeout=60) as browser, httpx.Client(timeout=60) as other_browser:
+        callback = start(browser, stack.functions, stack.token(admin), model_id=model, login_hint="dora")
+        validate(openapi, other_browser.get(callback), 403)
+        import psycopg
+
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as sql:
+            twin = str(sql.execute("insert into models (agency_id, name) values (%s, 'Dora twin') returning id",
+                                   (world.agency_id,)).fetchone()[0])
+        callback = start(browser, stack.functions, stack.token(admin), model_id=twin, login_hint="dora")
+        validate(openapi, browser.get(callback), 409)
+    preflight = {"Origin": "https://dash.example", "Access-Control-Request-Method": "GET",
+                 "Access-Control-Request-Headers": "authorization"}
+    os.environ["ALLOWED_ORIGINS"] = "https://dash.example"
+    reset_settings()
+    try:
+        for path in route_table():
+            validate(openapi, stack.http.options(stack.functions + path, headers=preflight), 204)
+        validate(openapi, stack.http.options(stack.functions + "/api/fanvue/diagnose-revenue",
+                                             headers=dict(preflight, Origin="https://evil.example")), 403)
+    finally:
+        os.environ.pop("ALLOWED_ORIGINS", None)
+        reset_settings()
     if "/api/webhooks/fanvue" in route_table():
         r = stack.http.post(stack.functions + "/api/webhooks/fanvue", content=b"{}",
                             headers={"Content-Type": "application/json"})

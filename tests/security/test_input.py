@@ -180,6 +180,36 @@ def test_non_uuid_ids_are_422(sec, worlds, writes, path, name):
             assert_error(r, 422, "invalid_parameter")
 
 
+def _mentions_datetime(annotation: Any) -> bool:
+    from datetime import datetime
+    from typing import get_args
+
+    return annotation is datetime or any(_mentions_datetime(a) for a in get_args(annotation))
+
+
+def _datetime_params():
+    for path, handler in ROUTES.items():
+        for name, f in handler.Query.model_fields.items():
+            if _mentions_datetime(f.annotation):
+                yield path, f.alias or name
+
+
+@pytest.mark.parametrize("path,name", list(_datetime_params()))
+def test_timestamps_at_the_ends_of_the_calendar_are_422(sec, worlds, writes, path, name):
+    """Converting these to UTC overflows Python's datetime; every datetime parameter answers 422 naming
+    itself, never a 500."""
+    with writes.none():
+        for value in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00Z",
+                      "9999-12-31T23:59:59Z", "1969-12-31T23:59:59Z"):
+            r = call(sec, worlds, path, params={"modelId": worlds.a.model_id, name: value})
+            body = assert_error(r, 422, "invalid_parameter")
+            assert name in body["error"]["message"] and "out of range" in body["error"]["message"], body
+
+
+def test_datetime_parameters_exist():
+    assert ("/api/fanvue/force-sync-revenue", "since") in list(_datetime_params())
+
+
 @pytest.mark.parametrize("path,name", list(_endpoint_params()))
 def test_injection_strings_in_every_parameter(sec, worlds, writes, path, name):
     with writes.none():

@@ -254,3 +254,38 @@ def test_jwks_endpoint_down_is_not_refetched_on_every_request(sec, worlds, write
 
 def test_tokens_of_unknown_users_or_random_subjects(sec, worlds, writes, hs_only):
     attack(sec, worlds, writes, hs256(claims(str(uuid.uuid4()))), status=403, code="forbidden")
+
+
+def _raw_hs256(payload_json: str, secret: str = JWT_SECRET) -> str:
+    """Signs a payload given as JSON text, so claims json.dumps cannot write (1e400) can be sent."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signing_input = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(payload_json.encode())
+    signature = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    token = signing_input + "." + b64(signature)
+    remember_secret("dashboard token", token)
+    return token
+
+
+ODD_TIMES = ["[]", "[1]", "{}", '{"a": 1}', "null", "Infinity", "-Infinity", "NaN", "1e400", "-1e400",
+             '"9999999999"', "true"]
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("value", ODD_TIMES)
+def test_validly_signed_token_with_odd_time_claims_is_a_401(sec, worlds, writes, keys, both, claim, value):
+    """python-jose raises TypeError/OverflowError on these; the answer is still a 401, never a 500."""
+    import json
+
+    base = claims(worlds.a.admin_id)
+    base.pop(claim, None)
+    text = json.dumps(base)[:-1] + f', "{claim}": {value}}}'
+    attack(sec, worlds, writes, _raw_hs256(text))
+    if value not in ("1e400", "-1e400"):  # json.loads reads these as inf; Infinity covers that case
+        attack(sec, worlds, writes, es256(keys, dict(base, **{claim: json.loads(value)})))

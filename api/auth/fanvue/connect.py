@@ -1,4 +1,7 @@
-"""GET /api/auth/fanvue/connect - start the Fanvue OAuth flow (PKCE) for a creator or an agency."""
+"""GET /api/auth/fanvue/connect - start the Fanvue OAuth flow (PKCE) for a creator or an agency.
+
+An admin's Bearer token gets a one-time ticket link; the browser navigating to it (?ticket=) gets the
+cookie that binds the flow to that browser and the redirect to Fanvue."""
 import os
 import sys
 
@@ -10,7 +13,7 @@ from uuid import UUID  # noqa: E402
 from pydantic import Field  # noqa: E402
 
 from lib.http.params import StrictQuery  # noqa: E402
-from lib.http.shell import Endpoint, Request, Response  # noqa: E402
+from lib.http.shell import Endpoint, Principal, Request, Response  # noqa: E402
 
 
 class Query(StrictQuery):
@@ -18,12 +21,20 @@ class Query(StrictQuery):
     agency_id: Optional[UUID] = Field(default=None, alias="agencyId")
     redirect: bool = False
     login_hint: Optional[str] = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    ticket: Optional[str] = Field(default=None, min_length=16, max_length=2048, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class handler(Endpoint):
     methods = ("GET",)
     auth = "admin"
     Query = Query
+
+    def authenticate(self, request: Request) -> Optional[Principal]:
+        if request.query.ticket is not None:  # a top-level navigation carries no Authorization header
+            from lib.endpoints.connect import principal_from_ticket
+
+            return principal_from_ticket(request.query.ticket)
+        return super().authenticate(request)
 
     def respond(self, request: Request) -> Response:
         from lib.endpoints.connect import start_connect
