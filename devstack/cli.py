@@ -30,7 +30,11 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     from devstack.adopt import adopt
     from lib.crypto import Cipher
 
-    url = os.environ.get("DATABASE_URL")
+    import os
+
+    from lib.config import load_settings
+
+    url = load_settings().migration_database_url  # the same database `migrate` changed
     if not url:
         from devstack import localenv
         from devstack.embedded import ensure_database, start_embedded

@@ -78,7 +78,7 @@ declare
   v_linked jsonb := '[]'::jsonb;
 begin
   perform 1 from public.profiles p
-   where p.id = p_user_id and p.agency_id = p_agency_id and p.role in ('owner', 'admin')
+   where p.id = p_user_id and p.agency_id = p_agency_id and private.access_role(p.role) = 'admin'
    for share;
   if not found then
     raise exception 'the user who started this connection is no longer an owner or admin of the agency'

@@ -38,6 +38,8 @@ from fanvue_sandbox.onyxos import (
 from fanvue_sandbox.testkit import API_VERSION_HEADER
 from lib.fanvue import oauth
 from lib.fanvue.client import FanvueClient
+from lib.fanvue.models import EARNING_SOURCES
+from lib.sync.paging import earnings_fetch, walk
 from lib.fanvue.errors import InvalidGrant
 from lib.fanvue.models import TokenSet
 from lib.fanvue.ratelimit import Pacer
@@ -143,9 +145,14 @@ class Refreshing:
 def pull(sb: FanvueSandbox, tokens: Refreshing, owner_uuid: str, creator_uuid: str | None) -> list[dict[str, Any]]:
     end = datetime.now(UTC) + timedelta(minutes=5)
     rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
     with FanvueClient(tokens, owner_uuid=owner_uuid, api_base=sb.base_url or "", pacer=Pacer()) as client:
-        for page in client.earnings_pages(creator_uuid, EPOCH, end):
-            rows.extend(page.raw)
+        # The engine's walk re-reads page boundaries; the ledger's upsert keys on the order id, so do we.
+        for page in walk(earnings_fetch(client, creator_uuid), EPOCH, end, sources=EARNING_SOURCES):
+            for raw in page.raw:
+                if raw["transactionOrderId"] not in seen:
+                    seen.add(raw["transactionOrderId"])
+                    rows.append(raw)
     return rows
 
 
