@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate-window", type=float, default=None, help="window seconds (Fanvue: 60)")
     p.add_argument("--token-ttl", type=int, default=None, help="access token lifetime, seconds (Fanvue: 3600)")
     p.add_argument("--new-sales-per-minute", type=float, default=None)
+    p.add_argument("--account-total", choices=("paid", "all"), default=None,
+                   help="account.earnings.total sums paid items (as published, default) or all items")
     return p
 
 
@@ -29,7 +31,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     overrides: dict[str, Any] = {}
     for attr, key in (("seed", "seed"), ("latency_ms", "latency_ms"), ("rate_limit", "rate_limit"),
                       ("rate_window", "rate_window_s"), ("token_ttl", "token_ttl_s"),
-                      ("new_sales_per_minute", "new_sales_per_minute")):
+                      ("new_sales_per_minute", "new_sales_per_minute"), ("account_total", "account_total")):
         val = getattr(args, attr)
         if val is not None:
             overrides[key] = val
