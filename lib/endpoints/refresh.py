@@ -41,25 +41,21 @@ def refresh_endpoint(request: Request) -> Response:
 
 def _claim_forced_refresh(db, connection_id: str) -> str | None:
     """A forced refresh rotates the grant and spends a Fanvue request: at most one per
-    REFRESH_FORCE_MIN_INTERVAL_S per connection, counted from the last refresh of any kind."""
+    REFRESH_FORCE_MIN_INTERVAL_S per connection, claimed atomically across instances."""
     interval = settings().refresh_force_min_interval_s
     if interval <= 0:
         return None
-    current = db.call("fanvue_get_connection", connection_id=connection_id)
-    last = _parse_time(current.get("last_refresh_at"))
-    age = (datetime.now(timezone.utc) - last).total_seconds() if last else None
-    if age is not None and 0 <= age < interval:
-        _too_soon(interval, int(interval - age) + 1, f"the grant was refreshed {int(age)} s ago")
     key = f"refresh:{connection_id}"
     taken = db.call("fanvue_throttle_take", key=key, limit=1, window_s=interval)
     if not taken["allowed"]:
-        _too_soon(interval, int(taken["retry_after_s"]), "a forced refresh of this grant just ran")
+        _too_soon(interval, int(taken["retry_after_s"]))
     return key
 
 
-def _too_soon(interval: int, retry_after: int, why: str) -> None:
+def _too_soon(interval: int, retry_after: int) -> None:
     raise ApiError(429, "refresh_too_soon",
-                   f"{why}; a forced refresh is allowed once every {interval} s "
+                   f"this grant was force-refreshed less than {interval} s ago; a forced refresh is allowed once "
+                   f"every {interval} s "
                    f"(REFRESH_FORCE_MIN_INTERVAL_S): retry in {retry_after} s, or call without force=true "
                    "(the token is refreshed when it nears expiry)",
                    details={"retry_after_s": retry_after}, headers={"Retry-After": str(retry_after)})
