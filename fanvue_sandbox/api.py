@@ -271,11 +271,14 @@ class FanvueApi:
         paid_hi = led.index_range(None, payout_ms - pend + 1)[1]
         avail_hi = min(n, led.index_range(None, now - pend + 1)[1])
         last_payout = iso_ms(payout_ms) if paid_hi > 0 else None
+        # published: "sum of paid earning invoices"; items dated after the pending cut are not paid yet
+        total_hi = n if self.cfg.account_total == "all" else min(
+            n, led.index_range(None, self.world.pending_before(now) + 1)[1])
         available = sum(net[min(paid_hi, avail_hi):avail_hi])
         out = user.profile()
         out["account"] = {
             "status": user.status,
-            "earnings": {"total": sum(gross[:n]), "availableBalance": available, "lastPayoutAt": last_payout},
+            "earnings": {"total": sum(gross[:total_hi]), "availableBalance": available, "lastPayoutAt": last_payout},
             "fans": {"followers": user.followers, "subscribers": user.subscribers},
         }
         return out

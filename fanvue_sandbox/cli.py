@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="play the OnyxOS fixture's creators and tokens (fanvue_sandbox/onyxos.py)")
     p.add_argument("--onyxos-agency-alive", action="store_true",
                    help="with --onyxos: keep the fixture's agency refresh token alive")
+    p.add_argument("--account-total", choices=("paid", "all"), default=None,
+                   help="account.earnings.total sums paid items (as published, default) or all items")
     return p
 
 
@@ -34,7 +36,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     overrides: dict[str, Any] = {}
     for attr, key in (("seed", "seed"), ("latency_ms", "latency_ms"), ("rate_limit", "rate_limit"),
                       ("rate_window", "rate_window_s"), ("token_ttl", "token_ttl_s"),
-                      ("new_sales_per_minute", "new_sales_per_minute")):
+                      ("new_sales_per_minute", "new_sales_per_minute"), ("account_total", "account_total")):
         val = getattr(args, attr)
         if val is not None:
             overrides[key] = val

@@ -99,6 +99,9 @@ class SandboxConfig:
     new_sales_per_minute: float = 0.0
     #: an earning is `pendingBalance` for this many days after its date, then `availableForPayout`
     pending_days: float = 7
+    #: what `account.earnings.total` sums: "paid" (as published: paid invoices, i.e. items no longer
+    #: `pendingBalance`) or "all" (every item, pending included: the other reading of the contract)
+    account_total: str = "paid"
     #: emit old rows without transactionOrderId/transactionOrderStatus (older API behaviour)
     legacy_items_without_order_id: bool = False
     #: require X-Fanvue-API-Version (400/410 rules); False = ignore the header entirely
@@ -158,6 +161,8 @@ class SandboxConfig:
         unknown = [g.handle for g in self.grants if g.handle not in handles and g.handle != self.agency_handle]
         if unknown:
             raise ValueError(f"grants name unknown users: {unknown}")
+        if self.account_total not in ("paid", "all"):
+            raise ValueError("account_total must be 'paid' or 'all'")
         if self.cursor_tie_mode not in ("skip", "repeat"):
             raise ValueError("cursor_tie_mode must be 'skip' or 'repeat'")
 

@@ -61,6 +61,12 @@ class Settings(BaseModel):
     token_idle_refresh_s: int = Field(default=86400, ge=60)
     diagnose_probe_timeout_s: float = Field(default=5.0, gt=0, le=30)
     cron_overdue_s: int = Field(default=3600, ge=60)
+    # Bounds on what spends a creator's Fanvue rate limit (200 requests/60 s) outside the sync.
+    diagnose_probe_cache_s: int = Field(default=60, ge=0, le=3600)
+    diagnose_probes_per_min: int = Field(default=3, ge=0, le=100)  # live probes per connection; 0 = no cap
+    diagnose_probe_min_remaining: int = Field(default=40, ge=0, le=10000)
+    refresh_force_min_interval_s: int = Field(default=60, ge=0, le=86400)
+    force_sync_full_min_interval_s: int = Field(default=600, ge=0, le=86400)
 
     @field_validator("allowed_origins")
     @classmethod

@@ -43,8 +43,11 @@ def _usd(cents: Optional[int]) -> str:
 
 
 def build_checks(facts: dict[str, Any], probe: Optional[ProbeReport], config: Settings,
-                 base_url: str) -> list[Check]:
+                 base_url: str, reconcile: Optional[dict[str, Any]] = None) -> list[Check]:
     now = _t(facts["now"]) or datetime.now(timezone.utc)
+    skipped = None
+    if probe is not None and not probe.attempted:  # the probe budget said no and nothing is cached
+        skipped, probe = probe.note, None
     model, stored, ledger = facts["model"], facts["stored"], facts["ledger"]
     sync, connection = facts["sync"], facts.get("connection")
     model_id = model["id"]
@@ -72,7 +75,9 @@ def build_checks(facts: dict[str, Any], probe: Optional[ProbeReport], config: Se
 
     if probe is None:
         checks.append(Check("fanvue_responds", "Fanvue API responds with 200", "warn",
-                            "not probed (probe=false)", "call again without probe=false to test Fanvue"))
+                            f"not probed: {skipped}" if skipped else "not probed (probe=false)",
+                            "call again later to test Fanvue" if skipped
+                            else "call again without probe=false to test Fanvue"))
     elif probe.token_endpoint_down:
         checks.append(Check("fanvue_responds", "Fanvue API responds with 200", "fail",
                             f"Fanvue's token endpoint failed while refreshing a due token: {probe.token_error}",
@@ -84,7 +89,7 @@ def build_checks(facts: dict[str, Any], probe: Optional[ProbeReport], config: Se
     elif probe.status_code == 200:
         checks.append(Check("fanvue_responds", "Fanvue API responds with 200", "pass",
                             f"GET /users/me answered 200 in {probe.latency_ms} ms; rate limit remaining "
-                            f"{probe.rate_limit_remaining}"))
+                            f"{probe.rate_limit_remaining}" + (f" ({probe.note})" if probe.note else "")))
     else:
         what = f"HTTP {probe.status_code}" if probe.status_code else "no answer"
         fix = ("reconnect at " + reconnect if probe.status_code in (401, 403)
@@ -178,49 +183,111 @@ def build_checks(facts: dict[str, Any], probe: Optional[ProbeReport], config: Se
         checks.append(Check("backfill_complete", "history is fully backfilled", "fail", evidence,
                             f"the cron continues it every run; to finish now run {force_full}"))
 
-    lease_owner, lease_expires = sync.get("lease_owner"), _t(sync.get("lease_expires_at"))
-    if not lease_owner:
-        checks.append(Check("no_lease_stuck", "no sync lease is stuck", "pass", "no sync holds this model now"))
-    elif lease_expires and lease_expires < now:
-        checks.append(Check("no_lease_stuck", "no sync lease is stuck", "fail",
-                            f"lease of {lease_owner} expired at {_hm(lease_expires)} without being released "
-                            "(the worker died)", "nothing to do: the next cron run reclaims it; or run "
-                            + force_full.replace("&full=true", "")))
-    else:
-        checks.append(Check("no_lease_stuck", "no sync lease is stuck", "pass",
-                            f"a {sync.get('lease_kind')} sync by {lease_owner} is running until {_hm(lease_expires)}"))
-
-    checks.append(_revenue_check(facts, probe, force_full))
+    checks.append(_lease_check(sync, now, force_full))
+    checks.append(_revenue_check(facts, probe, force_full, reconcile))
     return checks
 
 
-def _revenue_check(facts: dict[str, Any], probe: Optional[ProbeReport], force_full: str) -> Check:
+def _lease_check(sync: dict[str, Any], now: datetime, force_full: str) -> Check:
+    """What the lease means for this agency: who holds it by kind only, and when it frees."""
+    title = "no sync lease is stuck"
+    expires = _t(sync.get("lease_expires_at"))
+    if not sync.get("lease_held"):
+        return Check("no_lease_stuck", title, "pass", "no sync holds this model now")
+    claimed, progress = _hm(sync.get("lease_claimed_at")), _hm(sync.get("lease_last_progress_at"))
+    kind = sync.get("lease_kind") or "unknown"
+    if expires and expires < now:
+        return Check("no_lease_stuck", title, "fail",
+                     f"a {kind} sync claimed this model at {claimed} and last reported at {progress}; its lease "
+                     f"expired at {_hm(expires)} without being released (the worker died)",
+                     "nothing to do: the next cron run takes the model over; or run "
+                     + force_full.replace("&full=true", "") + " now (an expired lease is taken over)")
+    silent_s = (now - (_t(sync.get("lease_last_progress_at")) or now)).total_seconds()
+    if silent_s > 120:
+        return Check("no_lease_stuck", title, "warn",
+                     f"a {kind} sync claimed this model at {claimed} and has not reported since {progress}; "
+                     f"its lease expires at {_hm(expires)}, after which the next cron run or force-sync takes "
+                     "over (force-sync answers 409 until then)",
+                     f"wait until {_hm(expires)}; nothing else to do")
+    return Check("no_lease_stuck", title, "pass",
+                 f"a {kind} sync holds this model until {_hm(expires)} (claimed {claimed}, last reported {progress})")
+
+
+def _revenue_check(facts: dict[str, Any], probe: Optional[ProbeReport], force_full: str,
+                   reconcile: Optional[dict[str, Any]]) -> Check:
+    """Fanvue's totals against the ledger. A difference passes when data we hold explains it to the cent
+    (pending items, refunds kept as rows, items after Fanvue's figure was read), warns when Fanvue has
+    sales newer than our watermark, and fails only when nothing explains it."""
     title = "revenue matches Fanvue"
-    ledger_gross = int(facts["ledger"]["gross_cents"])
     if probe is None or probe.account_total_cents is None:
+        why = probe.note or probe.error if probe else None
         return Check("revenue_matches_fanvue", title, "warn",
-                     "Fanvue's totals were not read" + (f" ({probe.error})" if probe and probe.error else ""),
+                     "Fanvue's totals were not read" + (f" ({why})" if why else ""),
                      None if probe is None else "retry when Fanvue responds")
-    fanvue = probe.account_total_cents
-    diff = fanvue - ledger_gross
-    if diff == 0:
-        return Check("revenue_matches_fanvue", title, "pass",
-                     f"Fanvue account total {_usd(fanvue)} = ledger {_usd(ledger_gross)}")
+    figures = [("Fanvue account total", probe.account_total_cents)]
+    if probe.summary_all_time_gross_cents is not None:
+        figures.append(("Fanvue summary all-time gross", probe.summary_all_time_gross_cents))
+    results = [reconcile_figure(label, cents, facts, probe, reconcile) for label, cents in figures]
+    status = "fail" if any(r[0] == "fail" for r in results) else "warn" if any(r[0] == "warn" for r in results) \
+        else "pass"
+    evidence = "; ".join(r[1] for r in results)
+    if probe.source == "cache":
+        evidence += f" (Fanvue's figures read {probe.age_s} s ago)"
+    fix = {"pass": None, "warn": "nothing to do, or run force-sync-revenue to catch up now",
+           "fail": f"run {force_full}"}[status]
+    return Check("revenue_matches_fanvue", title, status, evidence, fix)
+
+
+def reconcile_figure(label: str, fanvue: int, facts: dict[str, Any], probe: ProbeReport,
+                     reconcile: Optional[dict[str, Any]]) -> tuple[str, str, Optional[dict[str, Any]]]:
+    """(status, sentence, the candidate that matched) for one Fanvue figure."""
+    ledger = int(facts["ledger"]["gross_cents"])
+    diff = fanvue - ledger
+    candidates = (reconcile or {}).get("candidates") or [{"total_cents": ledger, "excludes_pending": False,
+                                                          "nets_refunds": False, "excludes_after": False}]
+    for cand in candidates:
+        if int(cand["total_cents"]) == fanvue:
+            if diff == 0:
+                return "pass", f"{label} {_usd(fanvue)} = ledger {_usd(ledger)}", cand
+            return "pass", (f"{label} {_usd(fanvue)} vs ledger {_usd(ledger)} (difference {_usd(diff)}): "
+                            f"explained by {_parts(cand, reconcile)}; {_reading(cand)}"), cand
     ours_after = int((facts.get("after_watermark") or {}).get("gross_cents") or 0)
     theirs_after = probe.since_watermark_gross_cents
+    same_watermark = probe.since_watermark_from is None or \
+        _t(probe.since_watermark_from) == _t(facts["sync"].get("watermark"))
+    if theirs_after is not None and same_watermark:
+        for cand in candidates:
+            if fanvue - int(cand["total_cents"]) == theirs_after - ours_after != 0:
+                extra = "" if cand["total_cents"] == ledger else f" after {_parts(cand, reconcile)}"
+                return "warn", (f"{label} {_usd(fanvue)} vs ledger {_usd(ledger)} (difference {_usd(diff)}): "
+                                f"fully explained by sales newer than the watermark ({_usd(theirs_after)} at "
+                                f"Fanvue, {_usd(ours_after)} stored){extra}: the next sync picks them up"), cand
     pending = facts.get("pending") or {}
-    explanation = [f"Fanvue account total {_usd(fanvue)} vs ledger {_usd(ledger_gross)} (difference {_usd(diff)})"]
-    if theirs_after is not None and theirs_after - ours_after == diff:
-        explanation.append(f"fully explained by sales newer than the watermark ({_usd(theirs_after)} at Fanvue, "
-                           f"{_usd(ours_after)} stored): the next sync picks them up")
-        return Check("revenue_matches_fanvue", title, "warn", "; ".join(explanation),
-                     "nothing to do, or run force-sync-revenue to catch up now")
-    if pending.get("count"):
-        explanation.append(f"{pending['count']} pending orders ({_usd(pending.get('gross_cents'))}) in the ledger")
-    refunds = facts["stored"].get("refund_cents") or 0
-    if refunds:
-        explanation.append(f"refunds of {_usd(refunds)} are kept as separate ledger rows")
-    return Check("revenue_matches_fanvue", title, "fail", "; ".join(explanation), f"run {force_full}")
+    held = [f"{pending['count']} pending items ({_usd(pending.get('gross_cents'))})"] if pending.get("count") else []
+    refunds = (reconcile or {}).get("refunds") or {}
+    if refunds.get("count"):
+        held.append(f"{refunds['count']} refunds/chargebacks ({_usd(refunds.get('gross_cents'))})")
+    return "fail", (f"{label} {_usd(fanvue)} vs ledger {_usd(ledger)} (difference {_usd(diff)}) is not explained "
+                    "by the data we hold" + (f" ({', '.join(held)} checked in every combination)" if held else "")), None
+
+
+def _parts(cand: dict[str, Any], reconcile: Optional[dict[str, Any]]) -> str:
+    parts = []
+    if cand.get("excludes_pending") and cand["pending"]["count"]:
+        parts.append(f"{cand['pending']['count']} pending items ({_usd(cand['pending']['gross_cents'])}) "
+                     "not yet paid")
+    if cand.get("nets_refunds") and cand["refunds"]["count"]:
+        parts.append(f"{cand['refunds']['count']} refunds/chargebacks ({_usd(cand['refunds']['gross_cents'])}) "
+                     "kept as separate rows")
+    if cand.get("excludes_after") and cand["after"]["count"]:
+        parts.append(f"{cand['after']['count']} items ({_usd(cand['after']['gross_cents'])}) dated after "
+                     f"Fanvue's figure was read ({_hm((reconcile or {}).get('as_of'))})")
+    return " and ".join(parts) or "nothing"
+
+
+def _reading(cand: dict[str, Any]) -> str:
+    return ("Fanvue counts paid items only" if cand.get("excludes_pending") else "Fanvue counts every item") + \
+        (" net of refunds" if cand.get("nets_refunds") else "")
 
 
 def verdict(checks: list[Check]) -> dict[str, Any]:

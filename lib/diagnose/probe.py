@@ -33,10 +33,36 @@ class ProbeReport:
     summary_all_time_gross_cents: Optional[int] = None
     summary_all_time_net_cents: Optional[int] = None
     since_watermark_gross_cents: Optional[int] = None
+    since_watermark_from: Optional[str] = None  # the watermark the range total was read from
     daily: list[dict[str, Any]] = field(default_factory=list)
+    probed_at: Optional[datetime] = None  # when Fanvue's figures were read (their "as of")
+    requests: int = 0  # Fanvue requests this probe spent
+    source: str = "live"  # live | cache
+    age_s: Optional[int] = None  # age of a cached result
+    note: Optional[str] = None  # why the answer is cached or incomplete
 
-    def as_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    #: what a cached copy keeps: Fanvue's answer, never a token or anything about our token lifecycle
+    CACHED_FIELDS = ("reachable", "status_code", "latency_ms", "api_version_accepted", "rate_limit_remaining",
+                     "account_total_cents", "summary_all_time_gross_cents", "summary_all_time_net_cents",
+                     "since_watermark_gross_cents", "since_watermark_from", "daily")
+
+    @property
+    def complete(self) -> bool:
+        """Fanvue answered and every total was read: worth caching."""
+        return (self.status_code == 200 and self.token_error is None and self.account_total_cents is not None
+                and self.summary_all_time_gross_cents is not None)
+
+    def cache_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.CACHED_FIELDS}
+
+    @classmethod
+    def from_cache(cls, cached: dict[str, Any]) -> "ProbeReport":
+        result = cached.get("result") or {}
+        report = cls(attempted=True, **{k: result.get(k) for k in cls.CACHED_FIELDS if k != "daily"})
+        report.daily = list(result.get("daily") or [])
+        report.probed_at = datetime.fromisoformat(str(cached["probed_at"]))
+        report.source, report.age_s = "cache", int(cached.get("age_s") or 0)
+        return report
 
 
 def probe(db: Database, facts: dict[str, Any], config: Settings) -> ProbeReport:
@@ -84,21 +110,29 @@ def probe(db: Database, facts: dict[str, Any], config: Settings) -> ProbeReport:
         report.error = redact(result.error) if result.error else None
         if not result.ok:
             return report
+        if _low(report, client, config):
+            return report
         personal = (connection.get("kind") == "creator"
                     and str(connection.get("fanvue_user_uuid")) == str(model.get("fanvue_user_uuid")))
         creator = None if personal else str(model.get("fanvue_user_uuid"))
         try:
+            report.probed_at = datetime.now(timezone.utc)
             account = client.account(creator)
             report.account_total_cents = _cents(account.account.earnings.total)
+            if _low(report, client, config):
+                return report
             summary = client.earnings_summary(creator)
             all_time = ((summary.get("totals") or {}).get("allTime") or {})
             report.summary_all_time_gross_cents = _cents(all_time.get("gross"))
             report.summary_all_time_net_cents = _cents(all_time.get("net"))
             watermark = facts["sync"].get("watermark")
-            if watermark:
+            if watermark and not _low(report, client, config):
                 since = client.earnings_summary(creator, start=datetime.fromisoformat(str(watermark)))
                 # totals.allTime ignores the date range; the range total is the sum of the breakdown.
                 report.since_watermark_gross_cents = _range_gross(since)
+                report.since_watermark_from = str(watermark)
+            if _low(report, client, config):
+                return report
             now = datetime.now(timezone.utc)
             daily = client.earnings_summary(creator, start=(now - timedelta(days=90)).replace(
                 hour=0, minute=0, second=0, microsecond=0), granularity="day")
@@ -107,8 +141,22 @@ def probe(db: Database, facts: dict[str, Any], config: Settings) -> ProbeReport:
         except FanvueError as exc:
             report.error = redact(f"Fanvue totals unavailable: {exc}")
     finally:
+        report.requests = client.requests_made
         client.close()
     return report
+
+
+def _low(report: ProbeReport, client: Any, config: Settings) -> bool:
+    """True when the bucket Fanvue last reported is down to the sync's reserve: stop probing."""
+    meta = client.last_response_meta
+    remaining = meta.rate_limit_remaining if meta else None
+    if remaining is None or remaining >= config.diagnose_probe_min_remaining:
+        return False
+    report.rate_limit_remaining = remaining
+    report.note = (f"stopped reading Fanvue's totals: only {remaining} requests are left in this rate-limit "
+                   f"bucket (below DIAGNOSE_PROBE_MIN_REMAINING={config.diagnose_probe_min_remaining}); "
+                   "they are left to the sync")
+    return True
 
 
 def _token_failed(report: ProbeReport, exc: Exception) -> None:

@@ -7,9 +7,10 @@ from typing import Any, Optional
 
 from lib.config import Settings
 from lib.db import Database
-from lib.diagnose.checks import build_checks, verdict
+from lib.diagnose.checks import build_checks, reconcile_figure, verdict
 from lib.diagnose.legacy import legacy_report
-from lib.diagnose.probe import ProbeReport, probe as run_probe
+from lib.diagnose.probe import ProbeReport
+from lib.diagnose.probe_budget import obtain
 
 
 def _usd(cents: Optional[int]) -> Optional[str]:
@@ -19,8 +20,12 @@ def _usd(cents: Optional[int]) -> Optional[str]:
 def build_report(db: Database, model_id: str, *, probe: bool, config: Settings, base_url: str) -> dict[str, Any]:
     started = time.monotonic()
     facts = db.call("fanvue_diagnosis_facts", model_id=model_id)
-    report_probe: Optional[ProbeReport] = run_probe(db, facts, config) if probe else None
-    checks = build_checks(facts, report_probe, config, base_url)
+    report_probe: Optional[ProbeReport] = obtain(db, facts, config) if probe else None
+    reconcile = None
+    if report_probe is not None and report_probe.account_total_cents is not None:
+        as_of = report_probe.probed_at or datetime.now(timezone.utc)
+        reconcile = db.call("fanvue_reconcile_candidates", model_id=model_id, as_of=as_of.isoformat())
+    checks = build_checks(facts, report_probe, config, base_url, reconcile)
     model, stored, ledger, sync = facts["model"], facts["stored"], facts["ledger"], facts["sync"]
     connection = facts.get("connection") or {}
     now = datetime.fromisoformat(str(facts["now"]))
@@ -64,14 +69,16 @@ def build_report(db: Database, model_id: str, *, probe: bool, config: Settings, 
             "last_success_at": success, "last_attempt_at": sync.get("last_attempt_at"),
             "last_outcome": sync.get("last_outcome"), "last_error": sync.get("last_error"),
             "last_error_at": sync.get("last_error_at"), "next_sync_at": sync.get("next_sync_at"),
-            "lease": {"holder": sync.get("lease_owner"), "kind": sync.get("lease_kind"),
+            "lease": {"held": bool(sync.get("lease_held")), "kind": sync.get("lease_kind"),
+                      "claimed_at": sync.get("lease_claimed_at"),
+                      "last_progress_at": sync.get("lease_last_progress_at"),
                       "expires_at": sync.get("lease_expires_at")},
             "last_cron_run": last_cron,
             "cron_overdue_for_model": success is None or
                 (now - datetime.fromisoformat(str(success))).total_seconds() > config.cron_overdue_s,
             "recent_runs": facts.get("recent_runs", []),
         },
-        "fanvue": None if report_probe is None else _fanvue_block(report_probe, ledger),
+        "fanvue": None if report_probe is None else _fanvue_block(report_probe, facts, reconcile),
         "checks": [c.as_json() for c in checks],
         "verdict": verdict(checks),
         "daily": _daily(facts.get("daily", []), report_probe),
@@ -82,15 +89,25 @@ def build_report(db: Database, model_id: str, *, probe: bool, config: Settings, 
     return body
 
 
-def _fanvue_block(p: ProbeReport, ledger: dict[str, Any]) -> dict[str, Any]:
-    gross = ledger["gross_cents"]
-    return {"reachable": p.reachable, "status_code": p.status_code, "latency_ms": p.latency_ms,
+def _fanvue_block(p: ProbeReport, facts: dict[str, Any], reconcile: Optional[dict[str, Any]]) -> dict[str, Any]:
+    gross = facts["ledger"]["gross_cents"]
+    figures = {}
+    for key, label, cents in (("account_total", "Fanvue account total", p.account_total_cents),
+                              ("summary_all_time", "Fanvue summary all-time gross", p.summary_all_time_gross_cents)):
+        if cents is not None:
+            status, evidence, cand = reconcile_figure(label, cents, facts, p, reconcile)
+            figures[key] = {"fanvue_cents": cents, "ledger_cents": gross, "difference_cents": cents - gross,
+                            "status": status, "explanation": evidence, "matched": cand}
+    return {"source": p.source, "probed_at": p.probed_at.isoformat() if p.probed_at else None,
+            "age_s": p.age_s, "note": p.note, "requests": p.requests,
+            "reachable": p.reachable, "status_code": p.status_code, "latency_ms": p.latency_ms,
             "api_version_accepted": p.api_version_accepted, "rate_limit_remaining": p.rate_limit_remaining,
             "error": p.error, "account_total_cents": p.account_total_cents,
             "summary_all_time_gross_cents": p.summary_all_time_gross_cents,
             "summary_all_time_net_cents": p.summary_all_time_net_cents,
             "since_watermark_gross_cents": p.since_watermark_gross_cents,
-            "difference_cents": None if p.account_total_cents is None else p.account_total_cents - gross}
+            "difference_cents": None if p.account_total_cents is None else p.account_total_cents - gross,
+            "reconciliation": figures}
 
 
 def _daily(ledger_days: list[dict[str, Any]], p: Optional[ProbeReport]) -> list[dict[str, Any]]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from lib.access import resolve_model
-from lib.db import get_database
+from lib.config import settings
+from lib.db import Database, get_database
 from lib.http.errors import ApiError, conflict
 from lib.http.response import Response, json_response
 from lib.http.shell import Request
@@ -22,7 +23,15 @@ def force_sync_endpoint(request: Request) -> Response:
     db = get_database()
     model = resolve_model(db, request.principal, str(q.model_id) if q.model_id else None, q.model_name)
     options = SyncOptions(full=q.full, since=q.since, dry_run=q.dry_run)
-    outcome = force_sync(db, str(model["id"]), options=options)
+    throttle = _claim_full_sync(db, str(model["id"]), q.dry_run) if q.full else None
+    try:
+        outcome = force_sync(db, str(model["id"]), options=options)
+    except BaseException:
+        if throttle:
+            db.call("fanvue_throttle_give_back", key=throttle)
+        raise
+    if throttle and (isinstance(outcome, LeaseHeld) or outcome.result.outcome not in ("ok", "dry_run")):
+        db.call("fanvue_throttle_give_back", key=throttle)  # nothing completed: a retry must not wait
     if isinstance(outcome, LeaseHeld):
         raise conflict("sync_in_progress", "a sync of this model is running; try again when it ends",
                        holder=outcome.holder, lease_kind=outcome.lease_kind,
@@ -52,6 +61,24 @@ def force_sync_endpoint(request: Request) -> Response:
                          "message": result.error or "sync failed"}
         return json_response(body, status=status)
     return json_response(body)
+
+
+def _claim_full_sync(db: Database, model_id: str, dry_run: bool) -> str | None:
+    """A full re-read costs one Fanvue request per 50 items of history: at most one per
+    FORCE_SYNC_FULL_MIN_INTERVAL_S per model (dry runs counted apart, so a dry run may precede one)."""
+    interval = settings().force_sync_full_min_interval_s
+    if interval <= 0:
+        return None
+    key = f"full-sync:{model_id}:{'dry' if dry_run else 'write'}"
+    taken = db.call("fanvue_throttle_take", key=key, limit=1, window_s=interval)
+    if not taken["allowed"]:
+        retry = int(taken["retry_after_s"])
+        raise ApiError(429, "full_sync_too_soon",
+                       f"a full{' dry-run' if dry_run else ''} sync of this model completed less than {interval} s "
+                       f"ago (FORCE_SYNC_FULL_MIN_INTERVAL_S): retry in {retry} s, or call without full=true "
+                       "for an incremental sync", details={"retry_after_s": retry},
+                       headers={"Retry-After": str(retry)})
+    return key
 
 
 def _dollars(cents: int | None) -> str | None:

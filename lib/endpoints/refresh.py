@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from lib.access import resolve_connection
+from lib.config import settings
 from lib.db import get_database
 from lib.http.errors import ApiError
 from lib.http.response import Response, json_response
@@ -16,10 +17,13 @@ def refresh_endpoint(request: Request) -> Response:
     db = get_database()
     connection = resolve_connection(db, request.principal, str(q.connection_id) if q.connection_id else None,
                                     str(q.model_id) if q.model_id else None)
+    throttle = _claim_forced_refresh(db, connection["id"]) if q.force else None
     tokens = ConnectionTokens(db, connection["id"])
     try:
         result = tokens.refresh(force=q.force)
     except TokenError as exc:
+        if throttle:
+            db.call("fanvue_throttle_give_back", key=throttle)  # nothing rotated: a retry must not wait
         current = db.call("fanvue_get_connection", connection_id=connection["id"])
         raise ApiError(409 if exc.needs_reconnect else 502,
                        "needs_reconnect" if exc.needs_reconnect else "refresh_failed", str(exc),
@@ -33,6 +37,28 @@ def refresh_endpoint(request: Request) -> Response:
         "refreshed": result.refreshed, "expires_at": current.get("expires_at"), "expires_in_s": seconds_left,
         "token_version": current.get("token_version"), "last_refresh_at": current.get("last_refresh_at"),
     })
+
+
+def _claim_forced_refresh(db, connection_id: str) -> str | None:
+    """A forced refresh rotates the grant and spends a Fanvue request: at most one per
+    REFRESH_FORCE_MIN_INTERVAL_S per connection, claimed atomically across instances."""
+    interval = settings().refresh_force_min_interval_s
+    if interval <= 0:
+        return None
+    key = f"refresh:{connection_id}"
+    taken = db.call("fanvue_throttle_take", key=key, limit=1, window_s=interval)
+    if not taken["allowed"]:
+        _too_soon(interval, int(taken["retry_after_s"]))
+    return key
+
+
+def _too_soon(interval: int, retry_after: int) -> None:
+    raise ApiError(429, "refresh_too_soon",
+                   f"this grant was force-refreshed less than {interval} s ago; a forced refresh is allowed once "
+                   f"every {interval} s "
+                   f"(REFRESH_FORCE_MIN_INTERVAL_S): retry in {retry_after} s, or call without force=true "
+                   "(the token is refreshed when it nears expiry)",
+                   details={"retry_after_s": retry_after}, headers={"Retry-After": str(retry_after)})
 
 
 def _reconnect_url(connection: dict) -> str:

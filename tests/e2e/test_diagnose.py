@@ -30,6 +30,14 @@ CHECK_IDS = {"data_returned", "transactions_exist", "fanvue_responds", "token_va
 
 
 # ---------------------------------------------------------------------------------------- fixtures
+@pytest.fixture(autouse=True)
+def live_probes() -> Iterator[None]:
+    """These tests stage a fault and diagnose again at once, so every probe here is live: no cache,
+    no cap. The probe budget itself is tested with its defaults in test_diagnose_budget.py."""
+    with env(DIAGNOSE_PROBE_CACHE_S="0", DIAGNOSE_PROBES_PER_MIN="0"):
+        yield
+
+
 @pytest.fixture(scope="module")
 def demo(stack, database_url) -> Iterator[dict[str, Any]]:
     """The demo agency (ava, bella, cleo through the agency; dora personally), synced once by the cron."""
@@ -180,15 +188,86 @@ def test_freshly_synced_models_pass_every_check(stack, demo, sql):
             revenue["ledger"]["gross_cents"]
         fanvue = body["fanvue"]
         assert fanvue["status_code"] == 200 and fanvue["api_version_accepted"] is True
-        assert fanvue["difference_cents"] == 0 and fanvue["since_watermark_gross_cents"] == 0
-        assert fanvue["account_total_cents"] == revenue["ledger"]["gross_cents"]
+        assert fanvue["since_watermark_gross_cents"] == 0
+        # Fanvue's account total is the sum of PAID invoices: exactly the ledger minus its pending items
+        assert fanvue["account_total_cents"] == revenue["ledger"]["gross_cents"] - revenue["pending"]["gross_cents"]
+        assert fanvue["summary_all_time_gross_cents"] == revenue["ledger"]["gross_cents"]
         assert body["connection"]["status"] == "active" and body["connection"]["seconds_left"] > 0
         assert body["sync"]["backfill_complete"] and body["sync"]["cron_overdue_for_model"] is False
-        assert body["sync"]["last_cron_run"]["kind"] == "cron" and body["sync"]["lease"]["holder"] is None
+        assert body["sync"]["last_cron_run"]["kind"] == "cron" and body["sync"]["lease"]["held"] is False
         assert body["daily"] and any(d["fanvue_cents"] for d in body["daily"])
         # the chart's two series agree day by day for a healthy model
         assert all(d["ledger_cents"] == (d["fanvue_cents"] or 0) for d in body["daily"]
                    if d["fanvue_cents"] is not None), [d for d in body["daily"] if d["ledger_cents"] != d["fanvue_cents"]]
+
+
+@pytest.mark.parametrize("reading", ["paid", "all"])
+def test_pending_items_explain_the_account_total_under_either_reading(stack, demo, sql, reading):
+    """Fanvue publishes account.earnings.total as the gross of PAID invoices; some implementations
+    count every item. Either way a synced creator with pending items is healthy, and the check says
+    which reading matched and by how many pending items ($) the figures differ."""
+    saved = stack.sandbox.config.account_total
+    stack.sandbox.config.account_total = reading
+    try:
+        for handle in ("bella", "dora"):
+            body = report(stack, sql, demo, handle)
+            assert_healthy(body)
+            pending = body["revenue"]["pending"]
+            assert pending["count"] > 0, pending  # the sandbox keeps the last 7 days pending
+            account = body["fanvue"]["reconciliation"]["account_total"]
+            evidence = checks(body)["revenue_matches_fanvue"]["evidence"]
+            if reading == "paid":
+                dollars = f"${pending['gross_cents'] / 100:,.2f}"
+                assert account["difference_cents"] == -pending["gross_cents"], account
+                assert f"explained by {pending['count']} pending items ({dollars}) not yet paid" in evidence
+                assert "Fanvue counts paid items only" in evidence
+                assert account["matched"]["excludes_pending"] is True
+            else:
+                assert account["difference_cents"] == 0 and account["matched"]["excludes_pending"] is False
+                assert evidence.startswith("Fanvue account total $") and " = ledger $" in evidence
+            assert body["fanvue"]["reconciliation"]["summary_all_time"]["difference_cents"] == 0
+    finally:
+        stack.sandbox.config.account_total = saved
+
+
+def test_refunds_kept_as_rows_explain_a_net_account_total(stack, demo, sql):
+    """dora's refunds are separate ledger rows; a Fanvue total that nets them out is explained too."""
+    body = report(stack, sql, demo, "dora", probe="false")
+    refunds = body["revenue"]["ledger"]["refund_cents"]
+    assert refunds < 0 and body["revenue"]["ledger"]["refund_count"] > 0
+    from lib.diagnose.checks import reconcile_figure
+    from lib.diagnose.probe import ProbeReport
+    from lib.db import get_database
+
+    db = get_database()
+    facts = db.call("fanvue_diagnosis_facts", model_id=demo["models"]["dora"])
+    reconcile = db.call("fanvue_reconcile_candidates", model_id=demo["models"]["dora"],
+                        as_of=datetime.now(timezone.utc).isoformat())
+    ledger, pending = facts["ledger"]["gross_cents"], facts["pending"]["gross_cents"]
+    status, evidence, cand = reconcile_figure("Fanvue account total", ledger - pending + refunds, facts,
+                                              ProbeReport(attempted=True), reconcile)
+    assert status == "pass" and cand["excludes_pending"] and cand["nets_refunds"], evidence
+    assert "refunds/chargebacks" in evidence and "kept as separate rows" in evidence
+    status, evidence, _ = reconcile_figure("Fanvue account total", ledger - pending + refunds - 1, facts,
+                                           ProbeReport(attempted=True), reconcile)
+    assert status == "fail" and "is not explained by the data we hold" in evidence
+
+
+def test_an_unexplained_account_total_still_fails(stack, demo, sql):
+    """A difference no combination of pending items, refunds or late items explains fails the check."""
+    model = demo["models"]["cleo"]
+    row = sql.execute("select id, gross_cents from fanvue_transactions where model_id = %s and kind = 'earning' "
+                      "and order_status = 'availableForPayout' order by transaction_date limit 1", (model,)).fetchone()
+    sql.execute("update fanvue_transactions set gross_cents = gross_cents + 777 where id = %s", (row[0],))
+    try:
+        body = report(stack, sql, demo, "cleo")
+        check = assert_root_cause(body, "revenue_matches_fanvue", f"force-sync-revenue?modelId={model}&full=true")
+        assert "is not explained by the data we hold" in check["evidence"], check
+        assert "pending items" in check["evidence"]
+        assert body["fanvue"]["reconciliation"]["account_total"]["matched"] is None
+    finally:
+        sql.execute("update fanvue_transactions set gross_cents = %s where id = %s", (row[1], row[0]))
+    assert_healthy(report(stack, sql, demo, "cleo"))
 
 
 # ------------------------------------------------------------------------------------ token_valid
@@ -414,23 +493,80 @@ def test_incomplete_backfill_fails_backfill_complete_with_progress(stack, demo, 
 def test_stuck_lease_fails_no_lease_stuck_and_force_sync_reclaims_it(stack, demo, sql):
     model = demo["models"]["ava"]
     try:
-        sql.execute("update fanvue_sync_state set lease_owner = 'cron:live-worker', lease_kind = 'cron', "
+        sql.execute("update fanvue_sync_state set lease_owner = 'cron:host-a:4242:1:abc', lease_kind = 'cron', "
+                    "last_attempt_at = now(), updated_at = now(), "
                     "lease_expires_at = now() + interval '5 minutes' where model_id = %s", (model,))
-        live = checks(report(stack, sql, demo, "ava", probe="false"))["no_lease_stuck"]
-        assert live["status"] == "pass" and "cron:live-worker is running until" in live["evidence"]
+        live = report(stack, sql, demo, "ava", probe="false")
+        check = checks(live)["no_lease_stuck"]
+        assert check["status"] == "pass" and "a cron sync holds this model until" in check["evidence"], check
+        assert "host-a" not in str(live) and "4242" not in str(live)  # no worker host or pid, ever
 
-        sql.execute("update fanvue_sync_state set lease_owner = 'cron:dead-worker', "
-                    "lease_expires_at = now() - interval '10 minutes' where model_id = %s", (model,))
+        sql.execute("update fanvue_sync_state set lease_expires_at = now() - interval '10 minutes' "
+                    "where model_id = %s", (model,))
         body = report(stack, sql, demo, "ava")
-        check = assert_root_cause(body, "no_lease_stuck", "next cron run reclaims it",
+        check = assert_root_cause(body, "no_lease_stuck", "next cron run takes the model over",
                                   f"force-sync-revenue?modelId={model}")
-        assert "cron:dead-worker" in check["evidence"] and "without being released" in check["evidence"]
-        assert body["sync"]["lease"]["holder"] == "cron:dead-worker"
+        assert "without being released" in check["evidence"] and "host-a" not in str(body)
+        assert body["sync"]["lease"]["held"] is True and "holder" not in body["sync"]["lease"]
         force_sync(stack, demo, "ava")  # the fix: an expired lease is taken over, not waited on
     finally:
         sql.execute("update fanvue_sync_state set lease_owner = null, lease_kind = null, lease_expires_at = null "
-                    "where model_id = %s and lease_owner like 'cron:%%-worker'", (model,))
+                    "where model_id = %s and lease_owner like 'cron:host-a:%%'", (model,))
     assert_healthy(report(stack, sql, demo, "ava"))
+
+
+def test_a_dead_worker_lease_says_when_it_frees_instead_of_is_running(stack, demo, sql):
+    """A worker claimed the model and died; its lease has not expired yet, so force-sync answers 409.
+    The diagnosis says when the claim was made, that nothing was reported since, when the lease
+    expires and what happens then, and does not suggest a force-sync that would be refused."""
+    model = demo["models"]["bella"]
+    try:
+        sql.execute("update fanvue_sync_state set lease_owner = 'cron:host-b:999:1:def', lease_kind = 'cron', "
+                    "last_attempt_at = now() - interval '4 minutes', updated_at = now() - interval '4 minutes', "
+                    "lease_expires_at = now() + interval '2 minutes' where model_id = %s", (model,))
+        body = report(stack, sql, demo, "bella", probe="false")
+        check = checks(body)["no_lease_stuck"]
+        assert check["status"] == "warn", check
+        assert "a cron sync claimed this model at" in check["evidence"] and "has not reported since" in check["evidence"]
+        assert "its lease expires at" in check["evidence"]
+        assert "after which the next cron run or force-sync takes over" in check["evidence"]
+        assert "is running" not in check["evidence"] and "force-sync-revenue" not in (check["fix"] or "")
+        assert "host-b" not in str(body) and "999" not in check["evidence"]
+        refused = stack.post("/api/fanvue/force-sync-revenue", user=demo["world"].admin_id, modelId=model)
+        assert refused.status_code == 409  # what the diagnosis warned about
+    finally:
+        sql.execute("update fanvue_sync_state set lease_owner = null, lease_kind = null, lease_expires_at = null "
+                    "where model_id = %s and lease_owner like 'cron:host-b:%%'", (model,))
+
+
+def test_last_cron_run_shows_only_this_agencys_models(stack, demo, sql):
+    """Another agency's failing model in the same cron run: its error never reaches this agency."""
+    other = make_agency(sql, "Other agency")
+    foreign = make_model(sql, other.agency_id, "Secret Sasha")
+    run = sql.execute("select r.id from sync_runs r join sync_run_models rm on rm.run_id = r.id "
+                      "where r.kind = 'cron' and rm.agency_id = %s order by r.started_at desc limit 1",
+                      (demo["world"].agency_id,)).fetchone()[0]
+    later = sql.execute("insert into sync_runs (kind, worker, status, started_at, finished_at, error) "
+                        "values ('cron', 'cron:host-z:1', 'partial', now(), now(), 'Secret Sasha: token of agency Z "
+                        "revoked') returning id").fetchone()[0]
+    sql.execute("insert into sync_run_models (run_id, model_id, agency_id, outcome, error) values "
+                "(%s, %s, %s, 'failed', 'Secret Sasha: HTTP 401 for agency Z')", (later, foreign, other.agency_id))
+    sql.execute("update sync_runs set error = 'Secret Sasha failed' where id = %s", (run,))
+    try:
+        body = report(stack, sql, demo, "ava", probe="false")
+        cron = body["sync"]["last_cron_run"]
+        assert cron["id"] == str(run) and cron["id"] != str(later), cron
+        assert cron["status"] == "ok" and cron["error"] is None, cron
+        assert "Sasha" not in str(body) and "agency Z" not in str(body) and "host-z" not in str(body)
+        # the other agency sees its own failure, and nothing of ours
+        theirs = diagnose(stack, sql, other.admin_id, modelId=foreign, probe="false").json()
+        assert theirs["sync"]["last_cron_run"]["id"] == str(later)
+        assert theirs["sync"]["last_cron_run"]["status"] == "failed"
+        assert "HTTP 401 for agency Z" in theirs["sync"]["last_cron_run"]["error"]
+    finally:
+        sql.execute("update sync_runs set error = null where id = %s", (run,))
+        sql.execute("delete from sync_runs where id = %s", (later,))
+        sql.execute("delete from agencies where id = %s", (other.agency_id,))
 
 
 # ------------------------------------------------------------------------ revenue_matches_fanvue
@@ -441,7 +577,9 @@ def test_sales_newer_than_the_watermark_only_warn(stack, demo, sql):
     check = checks(body)["revenue_matches_fanvue"]
     assert check["status"] == "warn", check
     assert "fully explained by sales newer than the watermark" in check["evidence"], check
-    assert body["fanvue"]["difference_cents"] == body["fanvue"]["since_watermark_gross_cents"] == new_gross > 0
+    summary = body["fanvue"]["reconciliation"]["summary_all_time"]
+    assert summary["difference_cents"] == body["fanvue"]["since_watermark_gross_cents"] == new_gross > 0
+    assert summary["status"] == "warn"
     assert body["verdict"]["status"] == "degraded" and body["verdict"]["failing"] == []
     assert body["verdict"]["root_cause"].startswith("revenue matches Fanvue")
     force_sync(stack, demo, "cleo")  # "run force-sync-revenue to catch up now"
@@ -458,7 +596,7 @@ def test_missing_ledger_rows_fail_revenue_matches_fanvue(stack, demo, sql):
         body = report(stack, sql, demo, "bella")
         check = assert_root_cause(body, "revenue_matches_fanvue", f"force-sync-revenue?modelId={model}&full=true")
         assert body["verdict"]["failing"] == ["revenue_matches_fanvue"]
-        assert body["fanvue"]["difference_cents"] == lost_cents
+        assert body["fanvue"]["reconciliation"]["summary_all_time"]["difference_cents"] == lost_cents
         assert "newer than the watermark" not in check["evidence"]
         assert checks(body)["ledger_equals_stored"]["status"] == "pass"  # the trigger kept the totals true
     finally:

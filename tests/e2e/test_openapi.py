@@ -79,6 +79,7 @@ def test_real_responses_match_the_document(stack, demo, openapi):
     validate(openapi, stack.get("/api/fanvue/diagnose-revenue", user=member, modelId=model, format="html"), 200)
     validate(openapi, stack.get("/api/fanvue/diagnose-revenue", user=member), 422)
     validate(openapi, stack.post("/api/auth/fanvue/refresh", user=admin, modelId=model, force="true"), 200)
+    validate(openapi, stack.post("/api/auth/fanvue/refresh", user=admin, modelId=model, force="true"), 429)
     validate(openapi, stack.post("/api/auth/fanvue/refresh", cron=True, modelId=model), 200)
     validate(openapi, stack.get("/api/auth/fanvue/connect", user=admin, modelId=model), 200)
     validate(openapi, stack.get("/api/auth/fanvue/connect", user=admin, agencyId=world.agency_id), 200)

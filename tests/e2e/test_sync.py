@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from lib.config import reset_settings
 from tests.e2e.helpers import connect_demo, ledger_totals, mismatches
 
 
@@ -47,8 +48,15 @@ def test_rerunning_changes_nothing(stack, demo, sql):
     world, _ = demo
     before = ledger_totals(sql)
     model = sql.execute("select id from models where fanvue_handle = 'ava'").fetchone()[0]
-    for _ in range(2):
-        r = stack.post("/api/fanvue/force-sync-revenue", user=world.admin_id, modelId=str(model), full="true")
+    os.environ["FORCE_SYNC_FULL_MIN_INTERVAL_S"] = "0"  # back-to-back full syncs on purpose
+    reset_settings()
+    try:
+        responses = [stack.post("/api/fanvue/force-sync-revenue", user=world.admin_id, modelId=str(model),
+                                full="true") for _ in range(2)]
+    finally:
+        os.environ.pop("FORCE_SYNC_FULL_MIN_INTERVAL_S")
+        reset_settings()
+    for r in responses:
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["items"]["inserted"] == 0 and body["items"]["updated"] == 0, body

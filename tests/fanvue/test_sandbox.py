@@ -496,13 +496,31 @@ def test_users_creators_and_accounts(demo: FanvueSandbox) -> None:
             acc = http.get(f"/creators/{demo.creator(handle).uuid}/account").json()
             t = truth(demo, handle)
             assert acc["handle"] == handle and acc["account"]["status"] == "active"
-            assert acc["account"]["earnings"]["total"] == t["gross"]
+            # published: the sum of PAID invoices, so pending items are not in it yet
+            paid = sum(i["gross"] for i in t["items"] if i.get("transactionOrderStatus") != "pendingBalance")
+            assert acc["account"]["earnings"]["total"] == paid < t["gross"]
             avail = sum(i["net"] for i in t["items"] if i.get("transactionOrderStatus") == "availableForPayout")
             assert 0 <= acc["account"]["earnings"]["availableBalance"] <= avail
     with client(demo, "dora") as http:
         acc = http.get("/users/account").json()
         assert acc["uuid"] == demo.creator("dora").uuid
-        assert acc["account"]["earnings"]["total"] == truth(demo, "dora")["gross"]
+        dora = truth(demo, "dora")
+        assert acc["account"]["earnings"]["total"] == sum(
+            i["gross"] for i in dora["items"] if i["transactionOrderStatus"] == "availableForPayout")
+
+
+def test_account_total_can_be_configured_to_count_every_item() -> None:
+    """The other reading of `account.earnings.total` (every item, pending included), on request."""
+    cfg = SandboxConfig.demo(account_total="all", prefetch=False)
+    sb = FanvueSandbox(cfg)
+    sb.start(host="127.0.0.1", port=0)
+    try:
+        with client(sb, "dora") as http:
+            assert http.get("/users/account").json()["account"]["earnings"]["total"] == truth(sb, "dora")["gross"]
+    finally:
+        sb.stop()
+    with pytest.raises(ValueError, match="account_total"):
+        SandboxConfig.demo(account_total="net")
 
 
 def test_summary_is_consistent_with_the_items(demo: FanvueSandbox) -> None:
