@@ -52,6 +52,14 @@ class Settings(BaseModel):
     token_idle_refresh_s: int = Field(default=86400, ge=60)
     diagnose_probe_timeout_s: float = Field(default=5.0, gt=0, le=30)
     cron_overdue_s: int = Field(default=3600, ge=60)
+    # Webhook freshness: a short incremental sync inside the webhook invocation (0 turns it off).
+    webhook_sync_budget_s: float = Field(default=4.0, ge=0, le=25)
+    webhook_sync_margin_s: int = Field(default=600, ge=0, le=86400)
+    # Alerts: a Slack-compatible incoming webhook; incidents are kept (and shown) even when unset.
+    alert_webhook_url: Optional[str] = None
+    alert_failure_runs: int = Field(default=3, ge=1, le=1000)
+    alert_backfill_stall_s: int = Field(default=86400, ge=600)
+    alert_timeout_s: float = Field(default=5.0, gt=0, le=30)
 
     @property
     def jwt_issuer(self) -> Optional[str]:

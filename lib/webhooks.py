@@ -6,7 +6,8 @@ and only then parse the body. A delivery is identified by sha256("<t>.<raw body>
 signed delivery is processed once however often it is replayed.
 
 Payloads are flat, without an event id or type: the type is guessed from the fields, and the
-delivery is only a trigger for a sync (webhooks never write revenue).
+delivery is only a trigger for a sync (webhooks never write revenue: the sync reads the sale from
+/insights/earnings).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
 SIGNATURE_HEADER = "X-Fanvue-Signature"
@@ -169,3 +171,24 @@ def guess_event_type(payload: dict[str, Any]) -> str:
     if "sender" in keys:
         return "follower.new"
     return "unknown"
+
+
+def event_time(payload: dict[str, Any], signature_t: int) -> datetime:
+    """When the event happened: the payload's `timestamp` (ISO 8601, or unix seconds or milliseconds),
+    never later than the signature (Fanvue signs after the event); else the end of the signed second."""
+    signed = datetime.fromtimestamp(signature_t + 1, timezone.utc)
+    value = payload.get("timestamp")
+    parsed: datetime | None = None
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            seconds = value / 1000 if value > 1e11 else value
+            parsed = datetime.fromtimestamp(seconds, timezone.utc)
+        elif isinstance(value, str) and 0 < len(value) <= 40:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        parsed = None
+    if parsed is None or parsed > signed or parsed < signed - timedelta(days=30):
+        return signed
+    return parsed.astimezone(timezone.utc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from lib.access import resolve_model
+from lib.config import settings
 from lib.db import get_database
 from lib.http.errors import ApiError, conflict
 from lib.http.response import Response, json_response
@@ -22,6 +23,9 @@ def force_sync_endpoint(request: Request) -> Response:
     model = resolve_model(db, request.principal, str(q.model_id) if q.model_id else None, q.model_name)
     options = SyncOptions(full=q.full, since=q.since, dry_run=q.dry_run)
     state, outcome = force_sync(db, model, options=options)
+    from lib.alerts.hooks import quick_check
+
+    quick_check(db, settings(), "force")
     if state == "busy":
         raise conflict("sync_in_progress", "a sync of this model is running; try again when it ends",
                        holder=outcome.get("holder"), lease_kind=outcome.get("lease_kind"),
