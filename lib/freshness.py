@@ -65,24 +65,22 @@ def _sync_model(db: Database, config: Settings, model_id: str, event_at: datetim
             return _skip(model_id, "backfill_pending")
         if watermark > event_at:
             return _skip(model_id, "already_synced")
-        if not target.get("lease_held"):
-            break
-        if deadline - time.monotonic() < MIN_SYNC_S + LEASE_POLL_S:
-            return _skip(model_id, "lease_held")
-        time.sleep(LEASE_POLL_S)
-    remaining = deadline - time.monotonic()
-    if remaining < MIN_SYNC_S:
-        return _skip(model_id, "budget_ended")
-    since = sync_window_start(event_at, watermark, config)
-    state, outcome = force_sync(db, {"id": model_id, "name": target.get("name")},
-                                options=SyncOptions(since=since), config=config, budget_s=remaining)
-    if state == "busy":
-        return _skip(model_id, "lease_held")
-    result, run_id = outcome
-    reason = {"ok": "synced", "partial": "budget_ended"}.get(result.outcome, "failed")
-    return {"model_id": model_id, "synced": result.outcome == "ok", "reason": reason, "run_id": run_id,
-            "since": since.isoformat(), "requests": result.requests, "inserted": result.inserted,
-            "revenue_after_cents": result.revenue_after_cents, "duration_s": round(result.duration_s, 3)}
+        remaining = deadline - time.monotonic()
+        if remaining < MIN_SYNC_S + LEASE_POLL_S:
+            return _skip(model_id, "lease_held" if target.get("lease_held") else "budget_ended")
+        if target.get("lease_held"):
+            time.sleep(LEASE_POLL_S)
+            continue
+        since = sync_window_start(event_at, watermark, config)
+        state, outcome = force_sync(db, {"id": model_id, "name": target.get("name")},
+                                    options=SyncOptions(since=since), config=config, budget_s=remaining)
+        if state == "busy":  # taken between our look and our acquire: wait for it like any holder
+            continue
+        result, run_id = outcome
+        reason = {"ok": "synced", "partial": "budget_ended"}.get(result.outcome, "failed")
+        return {"model_id": model_id, "synced": result.outcome == "ok", "reason": reason, "run_id": run_id,
+                "since": since.isoformat(), "requests": result.requests, "inserted": result.inserted,
+                "revenue_after_cents": result.revenue_after_cents, "duration_s": round(result.duration_s, 3)}
 
 
 def _skip(model_id: str, reason: str) -> dict[str, Any]:
