@@ -31,7 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import Postgres, connect_agency, machine_note, save_results, sql_one, table  # noqa: E402
+from _common import Postgres, connect_agency, machine_note, save_results, sql_one, table
 
 DB_NAME = "bench_freshness"
 SECRET = "bench-webhook-secret-" + uuid.uuid4().hex

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
 class _Print(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         try:
             text = str(json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0))).get("text", ""))
         except ValueError:
             text = "(unreadable alert body)"
-        stamp = f"{datetime.now(timezone.utc):%H:%M:%S}"
+        stamp = f"{datetime.now(UTC):%H:%M:%S}"
         print("\n".join(f"[alert {stamp}] {line}" for line in text.splitlines()), flush=True)
         self.send_response(200)
         self.send_header("Content-Length", "2")

@@ -15,8 +15,15 @@ from lib.db import get_database
 from lib.http.errors import ApiError
 from lib.http.response import Response, json_response
 from lib.http.shell import Request
-from lib.webhooks import (SIGNATURE_HEADER, WebhookError, event_time, guess_event_type, parse_payload,
-                          recipient_uuid, verify)
+from lib.webhooks import (
+    SIGNATURE_HEADER,
+    WebhookError,
+    event_time,
+    guess_event_type,
+    parse_payload,
+    recipient_uuid,
+    verify,
+)
 
 log = logging.getLogger("fanvue_sync.webhooks")
 
