@@ -176,6 +176,14 @@ def up(args: argparse.Namespace) -> int:
     from devstack.server import FunctionServer
     from devstack.tokens import mint_dashboard_token
 
+    if not os.environ.get("ALERT_WEBHOOK_URL"):
+        from devstack.alerts_console import start_console_receiver
+        from lib.config import reset_settings
+
+        _, alert_url = start_console_receiver()
+        os.environ["ALERT_WEBHOOK_URL"] = alert_url
+        reset_settings()
+        print("alerts: printed below as [alert ...] lines (set ALERT_WEBHOOK_URL to post to Slack or Discord)")
     functions_server = FunctionServer(("127.0.0.1", args.port))
     threading.Thread(target=functions_server.serve_forever, name="functions", daemon=True).start()
     print(f"functions: {functions} ({len(functions_server.routes)} api/ files)")

@@ -68,6 +68,15 @@ class Settings(BaseModel):
     refresh_force_min_interval_s: int = Field(default=60, ge=0, le=86400)
     force_sync_full_min_interval_s: int = Field(default=600, ge=0, le=86400)
 
+    # Webhook freshness: a short incremental sync inside the webhook invocation (0 turns it off).
+    webhook_sync_budget_s: float = Field(default=4.0, ge=0, le=25)
+    webhook_sync_margin_s: int = Field(default=600, ge=0, le=86400)
+    # Alerts: a Slack-compatible incoming webhook; incidents are kept (and shown) even when unset.
+    alert_webhook_url: Optional[str] = None
+    alert_failure_runs: int = Field(default=3, ge=1, le=1000)
+    alert_backfill_stall_s: int = Field(default=86400, ge=600)
+    alert_timeout_s: float = Field(default=5.0, gt=0, le=30)
+
     @field_validator("allowed_origins")
     @classmethod
     def _exact_origins(cls, value: Optional[str]) -> Optional[str]:

@@ -6,7 +6,8 @@ and only then parse the body. A delivery is identified by sha256("<t>.<raw body>
 signed delivery is processed once however often it is replayed.
 
 Payloads are flat, without an event id or type: the type is guessed from the fields, and the
-delivery is only a trigger for a sync (webhooks never write revenue).
+delivery is only a trigger for a sync (webhooks never write revenue: the sync reads the sale from
+/insights/earnings).
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Optional
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 SIGNATURE_HEADER = "X-Fanvue-Signature"
 TOLERANCE_S = 300
@@ -45,20 +47,20 @@ class VerifiedDelivery:
     delivery_hash: str
 
 
-def sign(secret: str, body: bytes, t: Optional[int] = None) -> str:
+def sign(secret: str, body: bytes, t: int | None = None) -> str:
     """The header value Fanvue would send for `body` at time `t` (tests and local tools)."""
     t = int(time.time()) if t is None else int(t)
     digest = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={t},v0={digest}"
 
 
-def parse_signature(header: Optional[str]) -> tuple[str, list[str]]:
+def parse_signature(header: str | None) -> tuple[str, list[str]]:
     """(t as sent, [v0 signatures]) or a 401 WebhookError. Several v0 values are allowed (rotation)."""
     if not header or not header.strip():
         raise WebhookError(401, "missing_signature", f"send {SIGNATURE_HEADER}: t=<unix seconds>,v0=<hex>")
     if len(header) > 1024:
         raise WebhookError(401, "malformed_signature", f"{SIGNATURE_HEADER} is too long")
-    t: Optional[str] = None
+    t: str | None = None
     signatures: list[str] = []
     for part in header.split(","):
         name, sep, value = part.strip().partition("=")
@@ -78,7 +80,7 @@ def parse_signature(header: Optional[str]) -> tuple[str, list[str]]:
     return t, signatures
 
 
-def verify(secret: Optional[str], header: Optional[str], body: bytes, now: Optional[float] = None,
+def verify(secret: str | None, header: str | None, body: bytes, now: float | None = None,
            tolerance_s: int = TOLERANCE_S) -> VerifiedDelivery:
     """Checks the signature of one delivery; raises WebhookError (503 unset secret, 401 otherwise)."""
     if not secret:
@@ -140,7 +142,7 @@ def _clean(value: Any, depth: int) -> Any:
     return value
 
 
-def recipient_uuid(payload: dict[str, Any]) -> Optional[str]:
+def recipient_uuid(payload: dict[str, Any]) -> str | None:
     """The creator the event is for (`recipientUuid`), canonical, or None."""
     value = payload.get("recipientUuid")
     if not isinstance(value, str) or len(value) > 64:
@@ -169,3 +171,24 @@ def guess_event_type(payload: dict[str, Any]) -> str:
     if "sender" in keys:
         return "follower.new"
     return "unknown"
+
+
+def event_time(payload: dict[str, Any], signature_t: int) -> datetime:
+    """When the event happened: the payload's `timestamp` (ISO 8601, or unix seconds or milliseconds),
+    never later than the signature (Fanvue signs after the event); else the end of the signed second."""
+    signed = datetime.fromtimestamp(signature_t + 1, UTC)
+    value = payload.get("timestamp")
+    parsed: datetime | None = None
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            seconds = value / 1000 if value > 1e11 else value
+            parsed = datetime.fromtimestamp(seconds, UTC)
+        elif isinstance(value, str) and 0 < len(value) <= 40:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        parsed = None
+    if parsed is None or parsed > signed or parsed < signed - timedelta(days=30):
+        return signed
+    return parsed.astimezone(UTC)

@@ -1,4 +1,4 @@
-"""POST /api/webhooks/fanvue - Fanvue event deliveries (signed); marks the creator due for a sync."""
+"""POST /api/webhooks/fanvue - Fanvue event deliveries (signed); syncs the creator now, or marks it due."""
 import os
 import sys
 

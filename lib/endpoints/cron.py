@@ -19,5 +19,8 @@ def run_cron(mode: str, worker: int | None) -> Response:
                            options=SyncOptions(reconcile_days=config.reconcile_days, page_size=47))
     else:
         summary = run_sync(kind="cron", config=config, options=SyncOptions(), refresh_tokens=worker is None)
+    from lib.alerts.hooks import after_cron
+
+    alerts = after_cron(get_database(), config, summary, mode) if worker is None else None
     # A failed model is data, not a server error: the body's status and per-model outcomes say so.
-    return json_response(dict(summary.as_json(), fanout=fanout))
+    return json_response(dict(summary.as_json(), fanout=fanout, alerts=alerts))

@@ -15,6 +15,9 @@ def diagnose_endpoint(request: Request) -> Response:
     db = get_database()
     config = settings()
     model = resolve_model(db, request.principal, str(q.model_id) if q.model_id else None, q.model_name)
+    from lib.alerts.hooks import quick_check
+
+    quick_check(db, config, "diagnose")
     report = build_report(db, model["id"], probe=q.probe, config=config, base_url=config.public_base_url)
     fmt = q.format or ("html" if request.accepts_html() else "json")
     if fmt == "text":

@@ -32,6 +32,9 @@ def force_sync_endpoint(request: Request) -> Response:
         raise
     if throttle and (isinstance(outcome, LeaseHeld) or outcome.result.outcome not in ("ok", "dry_run")):
         db.call("fanvue_throttle_give_back", key=throttle)  # nothing completed: a retry must not wait
+    from lib.alerts.hooks import quick_check
+
+    quick_check(db, settings(), "force")
     if isinstance(outcome, LeaseHeld):
         raise conflict("sync_in_progress", "a sync of this model is running; try again when it ends",
                        holder=outcome.holder, lease_kind=outcome.lease_kind,

@@ -1,8 +1,10 @@
-"""POST /api/webhooks/fanvue: verify the signature, record the delivery once, mark the creator due.
+"""POST /api/webhooks/fanvue: verify the signature, record the delivery once, mark the creator due,
+then sync the creator right away within a short budget (lib.freshness).
 
 Order matters: the secret must be configured (503, fail closed), the signature must verify over the
 raw body (401) before the body is even parsed (400), and only then is anything written, in one SQL
-call that records the event and marks the models due atomically. It never writes revenue.
+call that records the event and marks the models due atomically. The webhook itself never writes
+revenue: the immediate sync reads the sale from Fanvue like every other sync.
 """
 from __future__ import annotations
 
@@ -13,7 +15,15 @@ from lib.db import get_database
 from lib.http.errors import ApiError
 from lib.http.response import Response, json_response
 from lib.http.shell import Request
-from lib.webhooks import SIGNATURE_HEADER, WebhookError, guess_event_type, parse_payload, recipient_uuid, verify
+from lib.webhooks import (
+    SIGNATURE_HEADER,
+    WebhookError,
+    event_time,
+    guess_event_type,
+    parse_payload,
+    recipient_uuid,
+    verify,
+)
 
 log = logging.getLogger("fanvue_sync.webhooks")
 
@@ -47,5 +57,14 @@ def receive_webhook(request: Request) -> Response:
         return json_response({"received": True, "duplicate": True, "event_id": result.get("event_id")})
     log.info("webhook %s recorded as event %s (%s): %d model(s) marked due", delivery.delivery_hash[:12],
              result.get("event_id"), event_type, marked)
+    from lib.alerts.hooks import quick_check
+    from lib.freshness import sync_after_webhook
+
+    config = settings()
+    db = get_database()
+    syncs = sync_after_webhook(db, config, [str(m) for m in result.get("model_ids") or []],
+                               event_time(payload, delivery.t))
+    quick_check(db, config, "webhook")
     return json_response({"received": True, "duplicate": False, "event_id": result.get("event_id"),
-                          "event_type": event_type, "models_marked": marked})
+                          "event_type": event_type, "models_marked": marked,
+                          "synced": any(s["synced"] for s in syncs), "syncs": syncs})

@@ -60,6 +60,10 @@ def tenants(db, clean_db) -> Tenants:
     a, b = make_tenant(db, sql, "A"), make_tenant(db, sql, "B")
     db.call("fanvue_consume_oauth_state", state_id="some-state", expires_at="2099-01-01T00:00:00Z")
     db.call("fanvue_start_run", kind="cron", worker="orphan")  # a run that touched no model
+    # an incident per connection, and a deployment-wide one (no agency) that no dashboard user reads
+    sql.execute("insert into fanvue_incidents (kind, subject, agency_id, connection_id)"
+                " select 'needs_reconnect', id::text, agency_id, id from fanvue_connections")
+    sql.execute("insert into fanvue_incidents (kind, subject) values ('cron_overdue', 'cron')")
     return Tenants(a, b, str(uuid.uuid4()))
 
 
@@ -100,6 +104,7 @@ SCOPED_READS = {
                  " join sync_run_models rm on rm.run_id = r.id",
     "sync_run_models": "select agency_id::text from sync_run_models",
     "fanvue_ledger_daily": "select m.agency_id::text from fanvue_ledger_daily d join models m on m.id = d.model_id",
+    "fanvue_incidents": "select agency_id::text from fanvue_incidents",
 }
 
 

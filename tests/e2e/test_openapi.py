@@ -113,3 +113,28 @@ def test_real_responses_match_the_document(stack, demo, openapi):
         r = stack.http.post(stack.functions + "/api/webhooks/fanvue", content=b"{}",
                             headers={"Content-Type": "application/json"})
         validate(openapi, r, r.status_code if r.status_code in (401, 503) else 401)
+        validate_signed_webhook(stack, openapi, model)
+
+
+def validate_signed_webhook(stack, openapi: OpenAPI, model: str) -> None:
+    """A verified delivery for a synced creator: the answer says whether it synced, per model."""
+    import json
+    import psycopg
+
+    from lib.config import reset_settings
+    from lib.webhooks import sign
+
+    secret = "openapi-webhook-secret-" + uuid.uuid4().hex
+    with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as sql:
+        creator = str(sql.execute("select fanvue_user_uuid from models where id = %s", (model,)).fetchone()[0])
+    body = json.dumps({"recipientUuid": creator, "price": 500, "postUuid": str(uuid.uuid4())}).encode()
+    os.environ["FANVUE_WEBHOOK_SECRET"] = secret
+    reset_settings()
+    try:
+        r = stack.http.post(stack.functions + "/api/webhooks/fanvue", content=body,
+                            headers={"Content-Type": "application/json", "X-Fanvue-Signature": sign(secret, body)})
+    finally:
+        os.environ.pop("FANVUE_WEBHOOK_SECRET", None)
+        reset_settings()
+    validate(openapi, r, 200)
+    assert "synced" in r.json() and r.json()["syncs"][0]["model_id"] == model

@@ -57,7 +57,8 @@ def test_verified_delivery_is_recorded_and_marks_the_creator_due(sec, worlds, sq
     row = sql.execute("select recipient_uuid::text, event_type, model_ids::text[], payload->>'price'"
                       " from fanvue_webhook_events where id = %s", (out["event_id"],)).fetchone()
     assert row == (a.creator_uuid, "tip.received", [a.model_id], "500")
-    assert revenue(sql) == before, "a webhook must never write revenue or run a sync itself"
+    assert out["synced"] is False and out["syncs"][0]["reason"] == "backfill_pending", out
+    assert revenue(sql) == before, "a webhook never writes revenue, nor runs a first backfill"
 
 
 def test_replayed_delivery_is_acknowledged_but_not_processed_again(sec, worlds, sql, writes):
