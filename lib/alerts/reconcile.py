@@ -12,6 +12,8 @@ import time
 from typing import Any
 
 from lib.config import Settings
+from lib.fanvue.routes import creator_route
+from lib.sync.work import WorkItem
 from lib.db import Database
 from lib.safe_log import describe_exception
 
@@ -59,10 +61,9 @@ def compare_models(db: Database, config: Settings, results: list[Any], deadline:
         if not rows:
             continue
         row = rows[0]
-        work = {"connection_id": row["connection_id"], "connection_user_uuid": row["connection_user_uuid"]}
-        personal = (row["connection_kind"] == "creator"
-                    and str(row["connection_user_uuid"]) == str(row["fanvue_user_uuid"]))
-        creator = None if personal else str(row["fanvue_user_uuid"])
+        work = WorkItem(model_id=str(result.model_id), name=str(row["name"]),
+                        connection_id=str(row["connection_id"]), connection_user_uuid=str(row["connection_user_uuid"]))
+        creator = creator_route(row["connection_kind"], row["connection_user_uuid"], row["fanvue_user_uuid"])
         client = make_client(db, work, worker=worker, config=config, deadline=deadline)
         try:
             window = client.earnings_summary(creator, start=start, end=end)

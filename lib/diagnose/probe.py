@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
 from lib.config import Settings
+from lib.fanvue.routes import creator_route
 from lib.db import Database
 from lib.safe_log import redact
 
@@ -112,9 +113,8 @@ def probe(db: Database, facts: dict[str, Any], config: Settings) -> ProbeReport:
             return report
         if _low(report, client, config):
             return report
-        personal = (connection.get("kind") == "creator"
-                    and str(connection.get("fanvue_user_uuid")) == str(model.get("fanvue_user_uuid")))
-        creator = None if personal else str(model.get("fanvue_user_uuid"))
+        creator = creator_route(connection.get("kind"), connection.get("fanvue_user_uuid"),
+                                model.get("fanvue_user_uuid"))
         try:
             report.probed_at = datetime.now(timezone.utc)
             account = client.account(creator)

@@ -6,6 +6,8 @@ that reads its keys.
 """
 from __future__ import annotations
 
+from lib.fanvue.routes import is_personal
+
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -86,7 +88,7 @@ class WorkItem:
     @property
     def personal(self) -> bool:
         """The token is the creator's own: the personal routes (and spending) apply to this model."""
-        return self.connection_kind == "creator" and self.connection_user_uuid == self.fanvue_user_uuid
+        return is_personal(self.connection_kind, self.connection_user_uuid, self.fanvue_user_uuid)
 
     @property
     def syncable(self) -> bool:
