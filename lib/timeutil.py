@@ -6,6 +6,7 @@ All datetimes inside the product are timezone-aware UTC; naive input is read as 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 
 def parse_utc(value: datetime | str) -> datetime:
@@ -14,6 +15,11 @@ def parse_utc(value: datetime | str) -> datetime:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+def maybe_utc(value: Any) -> datetime | None:
+    """`parse_utc` for optional values: None or an empty string is None."""
+    return parse_utc(value) if value else None
 
 
 def iso_ms(value: datetime) -> str:

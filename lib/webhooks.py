@@ -11,6 +11,8 @@ delivery is only a trigger for a sync (webhooks never write revenue: the sync re
 """
 from __future__ import annotations
 
+from lib.timeutil import parse_utc
+
 import hashlib
 import hmac
 import json
@@ -184,9 +186,7 @@ def event_time(payload: dict[str, Any], signature_t: int) -> datetime:
             seconds = value / 1000 if value > 1e11 else value
             parsed = datetime.fromtimestamp(seconds, UTC)
         elif isinstance(value, str) and 0 < len(value) <= 40:
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=UTC)
+            parsed = parse_utc(value.strip())
     except (ValueError, OverflowError, OSError):
         parsed = None
     if parsed is None or parsed > signed or parsed < signed - timedelta(days=30):

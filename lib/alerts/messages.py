@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from lib.config import Settings
+from lib.money import usd
 
 TITLES = {
     "needs_reconnect": "Fanvue connection needs reconnecting",
@@ -71,15 +72,11 @@ def _facts(n: dict[str, Any]) -> list[str]:
     if kind == "cron_overdue":
         return [f"last cron run started {d.get('last_cron_at') or 'never'}; "
                 f"overdue after {d.get('overdue_after_s')} s"]
-    return [f"window {d.get('window_start')} .. {d.get('window_end')}: Fanvue {_usd(d.get('fanvue_window_cents'))}, "
-            f"ledger {_usd(d.get('ledger_window_cents'))}",
-            f"all time before the window end: Fanvue {_usd(d.get('fanvue_total_cents'))}, "
-            f"ledger {_usd(d.get('ledger_total_cents'))}",
+    return [f"window {d.get('window_start')} .. {d.get('window_end')}: Fanvue {usd(d.get('fanvue_window_cents'))}, "
+            f"ledger {usd(d.get('ledger_window_cents'))}",
+            f"all time before the window end: Fanvue {usd(d.get('fanvue_total_cents'))}, "
+            f"ledger {usd(d.get('ledger_total_cents'))}",
             "not explained by pending orders or by sales after the comparison time"]
-
-
-def _usd(cents: Any) -> str:
-    return "n/a" if cents is None else f"${int(cents) / 100:,.2f}"
 
 
 def render(n: dict[str, Any], config: Settings) -> str:

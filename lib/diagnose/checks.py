@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from lib.config import Settings
+from lib.money import usd
+from lib.timeutil import maybe_utc
 from lib.diagnose.probe import ProbeReport
 
 # Most fundamental cause first: the verdict names the first failing check in this order.
@@ -27,24 +29,14 @@ class Check:
         return {"id": self.id, "title": self.title, "status": self.status, "evidence": self.evidence, "fix": self.fix}
 
 
-def _t(value: Any) -> Optional[datetime]:
-    if not value:
-        return None
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
 def _hm(value: Any) -> str:
-    t = _t(value)
+    t = maybe_utc(value)
     return t.strftime("%Y-%m-%d %H:%M UTC") if t else "never"
-
-
-def _usd(cents: Optional[int]) -> str:
-    return "n/a" if cents is None else f"${cents / 100:,.2f}"
 
 
 def build_checks(facts: dict[str, Any], probe: Optional[ProbeReport], config: Settings,
                  base_url: str, reconcile: Optional[dict[str, Any]] = None) -> list[Check]:
-    now = _t(facts["now"]) or datetime.now(timezone.utc)
+    now = maybe_utc(facts["now"]) or datetime.now(timezone.utc)
     skipped = None
     if probe is not None and not probe.attempted:  # the probe budget said no and nothing is cached
         skipped, probe = probe.note, None
@@ -64,7 +56,7 @@ def build_checks(facts: dict[str, Any], probe: Optional[ProbeReport], config: Se
                             f"{count} earnings from {_hm(ledger.get('first_date'))} to {_hm(ledger.get('last_date'))}"))
     elif probe and probe.account_total_cents:
         checks.append(Check("transactions_exist", "transactions exist in the database", "fail",
-                            f"no transactions stored, Fanvue reports {_usd(probe.account_total_cents)}",
+                            f"no transactions stored, Fanvue reports {usd(probe.account_total_cents)}",
                             f"run {force_full}"))
     else:
         checks.append(Check("transactions_exist", "transactions exist in the database",
@@ -114,7 +106,7 @@ def build_checks(facts: dict[str, Any], probe: Optional[ProbeReport], config: Se
                             f"reconnect at {reconnect}" if probe.needs_reconnect
                             else "retry; if it persists check FANVUE_CLIENT_ID/SECRET and TOKEN_ENCRYPTION_KEY"))
     else:
-        expires = _t(connection.get("expires_at"))
+        expires = maybe_utc(connection.get("expires_at"))
         left = int((expires - now).total_seconds()) if expires else None
         status = "pass" if left is None or left > 0 or probe else "warn"
         if probe and probe.token_refreshed:
@@ -128,8 +120,8 @@ def build_checks(facts: dict[str, Any], probe: Optional[ProbeReport], config: Se
                             None if status == "pass" else f"POST {base_url}/api/auth/fanvue/refresh?modelId={model_id}"))
 
     last_cron = facts.get("last_cron_run")
-    cron_age = (now - _t(last_cron["started_at"])).total_seconds() if last_cron else None
-    success_age = (now - _t(sync["last_success_at"])).total_seconds() if sync.get("last_success_at") else None
+    cron_age = (now - maybe_utc(last_cron["started_at"])).total_seconds() if last_cron else None
+    success_age = (now - maybe_utc(sync["last_success_at"])).total_seconds() if sync.get("last_success_at") else None
     if last_cron is None:
         checks.append(Check("cron_recent", "the cron job ran recently", "fail", "no cron run recorded, ever",
                             "declare the crons of vercel.json in production, set CRON_SECRET in Vercel, deploy"))
@@ -152,12 +144,12 @@ def build_checks(facts: dict[str, Any], probe: Optional[ProbeReport], config: Se
     ledger_tuple = (ledger["gross_cents"], ledger["net_cents"], ledger["count"])
     if stored_tuple == ledger_tuple:
         checks.append(Check("ledger_equals_stored", "stored revenue_total equals the ledger", "pass",
-                            f"{_usd(stored['gross_cents'])} stored = {_usd(ledger['gross_cents'])} in the ledger "
+                            f"{usd(stored['gross_cents'])} stored = {usd(ledger['gross_cents'])} in the ledger "
                             f"({ledger.get('method')})"))
     else:
         checks.append(Check("ledger_equals_stored", "stored revenue_total equals the ledger", "fail",
-                            f"stored {_usd(stored['gross_cents'])} ({stored['count']} items) but the ledger sums to "
-                            f"{_usd(ledger['gross_cents'])} ({ledger['count']} items)",
+                            f"stored {usd(stored['gross_cents'])} ({stored['count']} items) but the ledger sums to "
+                            f"{usd(ledger['gross_cents'])} ({ledger['count']} items)",
                             f"run {force_full.replace('&full=true', '')} (it recomputes the totals from the ledger)"))
 
     constraint = facts.get("dedupe_constraint")
@@ -177,7 +169,7 @@ def build_checks(facts: dict[str, Any], probe: Optional[ProbeReport], config: Se
     else:
         evidence = "the first backfill has not completed"
         if progress:
-            start, end, resume = _t(progress["start"]), _t(progress["end"]), _t(progress["resume_end"])
+            start, end, resume = maybe_utc(progress["start"]), maybe_utc(progress["end"]), maybe_utc(progress["resume_end"])
             done = (end - resume).total_seconds() / max(1.0, (end - start).total_seconds())
             evidence += f": {done:.0%} of {start:%Y-%m-%d}..{end:%Y-%m-%d} stored, resuming at {_hm(resume)}"
         checks.append(Check("backfill_complete", "history is fully backfilled", "fail", evidence,
@@ -191,7 +183,7 @@ def build_checks(facts: dict[str, Any], probe: Optional[ProbeReport], config: Se
 def _lease_check(sync: dict[str, Any], now: datetime, force_full: str) -> Check:
     """What the lease means for this agency: who holds it by kind only, and when it frees."""
     title = "no sync lease is stuck"
-    expires = _t(sync.get("lease_expires_at"))
+    expires = maybe_utc(sync.get("lease_expires_at"))
     if not sync.get("lease_held"):
         return Check("no_lease_stuck", title, "pass", "no sync holds this model now")
     claimed, progress = _hm(sync.get("lease_claimed_at")), _hm(sync.get("lease_last_progress_at"))
@@ -202,7 +194,7 @@ def _lease_check(sync: dict[str, Any], now: datetime, force_full: str) -> Check:
                      f"expired at {_hm(expires)} without being released (the worker died)",
                      "nothing to do: the next cron run takes the model over; or run "
                      + force_full.replace("&full=true", "") + " now (an expired lease is taken over)")
-    silent_s = (now - (_t(sync.get("lease_last_progress_at")) or now)).total_seconds()
+    silent_s = (now - (maybe_utc(sync.get("lease_last_progress_at")) or now)).total_seconds()
     if silent_s > 120:
         return Check("no_lease_stuck", title, "warn",
                      f"a {kind} sync claimed this model at {claimed} and has not reported since {progress}; "
@@ -248,39 +240,39 @@ def reconcile_figure(label: str, fanvue: int, facts: dict[str, Any], probe: Prob
     for cand in candidates:
         if int(cand["total_cents"]) == fanvue:
             if diff == 0:
-                return "pass", f"{label} {_usd(fanvue)} = ledger {_usd(ledger)}", cand
-            return "pass", (f"{label} {_usd(fanvue)} vs ledger {_usd(ledger)} (difference {_usd(diff)}): "
+                return "pass", f"{label} {usd(fanvue)} = ledger {usd(ledger)}", cand
+            return "pass", (f"{label} {usd(fanvue)} vs ledger {usd(ledger)} (difference {usd(diff)}): "
                             f"explained by {_parts(cand, reconcile)}; {_reading(cand)}"), cand
     ours_after = int((facts.get("after_watermark") or {}).get("gross_cents") or 0)
     theirs_after = probe.since_watermark_gross_cents
     same_watermark = probe.since_watermark_from is None or \
-        _t(probe.since_watermark_from) == _t(facts["sync"].get("watermark"))
+        maybe_utc(probe.since_watermark_from) == maybe_utc(facts["sync"].get("watermark"))
     if theirs_after is not None and same_watermark:
         for cand in candidates:
             if fanvue - int(cand["total_cents"]) == theirs_after - ours_after != 0:
                 extra = "" if cand["total_cents"] == ledger else f" after {_parts(cand, reconcile)}"
-                return "warn", (f"{label} {_usd(fanvue)} vs ledger {_usd(ledger)} (difference {_usd(diff)}): "
-                                f"fully explained by sales newer than the watermark ({_usd(theirs_after)} at "
-                                f"Fanvue, {_usd(ours_after)} stored){extra}: the next sync picks them up"), cand
+                return "warn", (f"{label} {usd(fanvue)} vs ledger {usd(ledger)} (difference {usd(diff)}): "
+                                f"fully explained by sales newer than the watermark ({usd(theirs_after)} at "
+                                f"Fanvue, {usd(ours_after)} stored){extra}: the next sync picks them up"), cand
     pending = facts.get("pending") or {}
-    held = [f"{pending['count']} pending items ({_usd(pending.get('gross_cents'))})"] if pending.get("count") else []
+    held = [f"{pending['count']} pending items ({usd(pending.get('gross_cents'))})"] if pending.get("count") else []
     refunds = (reconcile or {}).get("refunds") or {}
     if refunds.get("count"):
-        held.append(f"{refunds['count']} refunds/chargebacks ({_usd(refunds.get('gross_cents'))})")
-    return "fail", (f"{label} {_usd(fanvue)} vs ledger {_usd(ledger)} (difference {_usd(diff)}) is not explained "
+        held.append(f"{refunds['count']} refunds/chargebacks ({usd(refunds.get('gross_cents'))})")
+    return "fail", (f"{label} {usd(fanvue)} vs ledger {usd(ledger)} (difference {usd(diff)}) is not explained "
                     "by the data we hold" + (f" ({', '.join(held)} checked in every combination)" if held else "")), None
 
 
 def _parts(cand: dict[str, Any], reconcile: Optional[dict[str, Any]]) -> str:
     parts = []
     if cand.get("excludes_pending") and cand["pending"]["count"]:
-        parts.append(f"{cand['pending']['count']} pending items ({_usd(cand['pending']['gross_cents'])}) "
+        parts.append(f"{cand['pending']['count']} pending items ({usd(cand['pending']['gross_cents'])}) "
                      "not yet paid")
     if cand.get("nets_refunds") and cand["refunds"]["count"]:
-        parts.append(f"{cand['refunds']['count']} refunds/chargebacks ({_usd(cand['refunds']['gross_cents'])}) "
+        parts.append(f"{cand['refunds']['count']} refunds/chargebacks ({usd(cand['refunds']['gross_cents'])}) "
                      "kept as separate rows")
     if cand.get("excludes_after") and cand["after"]["count"]:
-        parts.append(f"{cand['after']['count']} items ({_usd(cand['after']['gross_cents'])}) dated after "
+        parts.append(f"{cand['after']['count']} items ({usd(cand['after']['gross_cents'])}) dated after "
                      f"Fanvue's figure was read ({_hm((reconcile or {}).get('as_of'))})")
     return " and ".join(parts) or "nothing"
 

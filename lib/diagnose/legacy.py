@@ -6,10 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from lib.db import Database
-
-
-def _usd(cents: int | None) -> str:
-    return "n/a" if cents is None else f"${cents / 100:,.2f}"
+from lib.money import usd
 
 
 def connection_status(facts: dict[str, Any]) -> str:
@@ -35,23 +32,23 @@ def explain(facts: dict[str, Any]) -> dict[str, Any]:
     reasons = out["reasons"]
     figure = facts["legacy_figure_cents"]
     if figure is not None and figure != legacy["rows_cents"]:
-        reasons.append(f"the older app wrote revenue_total itself: it showed {_usd(figure)} while its "
-                       f"{legacy['rows']} rows sum to {_usd(legacy['rows_cents'])}")
+        reasons.append(f"the older app wrote revenue_total itself: it showed {usd(figure)} while its "
+                       f"{legacy['rows']} rows sum to {usd(legacy['rows_cents'])}")
     dup = legacy["duplicates"]
     if dup["rows"]:
         reasons.append(f"{dup['rows']} legacy rows repeat a sale already stored under another key "
-                       f"({_usd(dup['cents'])} counted twice or more)")
+                       f"({usd(dup['cents'])} counted twice or more)")
     misfiled = legacy["misfiled"]
     if misfiled["sales"]:
-        reasons.append(f"{misfiled['sales']} sales ({_usd(misfiled['cents'])}) filed under this model belong to "
+        reasons.append(f"{misfiled['sales']} sales ({usd(misfiled['cents'])}) filed under this model belong to "
                        f"{', '.join(misfiled['belongs_to'])}")
     if legacy["zero_amount"]["rows"]:
         reasons.append(f"{legacy['zero_amount']['rows']} legacy rows have a zero amount (no effect on the total)")
     if done and legacy["not_in_fanvue"]["sales"]:
-        reasons.append(f"{legacy['not_in_fanvue']['sales']} legacy sales ({_usd(legacy['not_in_fanvue']['cents'])}) "
+        reasons.append(f"{legacy['not_in_fanvue']['sales']} legacy sales ({usd(legacy['not_in_fanvue']['cents'])}) "
                        "are in no Fanvue history of this agency")
     if done and legacy["never_fetched"]["sales"]:
-        reasons.append(f"{legacy['never_fetched']['sales']} sales ({_usd(legacy['never_fetched']['cents'])}) "
+        reasons.append(f"{legacy['never_fetched']['sales']} sales ({usd(legacy['never_fetched']['cents'])}) "
                        "in Fanvue were never fetched by the older sync")
     if not done:
         reasons.append("the full backfill has not completed: the dashboard still shows the legacy figure")
@@ -74,8 +71,8 @@ def as_lines(block: dict[str, Any] | None) -> list[str]:
     if block["legacy_figure_cents"] is None and not block["reasons"]:
         return lines
     shown = " (shown on the dashboard until the backfill completes)" if block["showing_legacy_figure"] else ""
-    lines.append(f"legacy figure {_usd(block['legacy_figure_cents'])}{shown}; new ledger {_usd(block['ledger_cents'])}")
+    lines.append(f"legacy figure {usd(block['legacy_figure_cents'])}{shown}; new ledger {usd(block['ledger_cents'])}")
     lines += [f"  - {r}" for r in block["reasons"]]
     if block["unexplained_cents"]:
-        lines.append(f"  - unexplained difference: {_usd(block['unexplained_cents'])}")
+        lines.append(f"  - unexplained difference: {usd(block['unexplained_cents'])}")
     return lines

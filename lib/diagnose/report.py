@@ -6,15 +6,13 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from lib.config import Settings
+from lib.money import decimal_str
+from lib.timeutil import parse_utc
 from lib.db import Database
 from lib.diagnose.checks import build_checks, reconcile_figure, verdict
 from lib.diagnose.legacy import legacy_report
 from lib.diagnose.probe import ProbeReport
 from lib.diagnose.probe_budget import obtain
-
-
-def _usd(cents: Optional[int]) -> Optional[str]:
-    return None if cents is None else f"{cents / 100:.2f}"
 
 
 def build_report(db: Database, model_id: str, *, probe: bool, config: Settings, base_url: str) -> dict[str, Any]:
@@ -28,21 +26,21 @@ def build_report(db: Database, model_id: str, *, probe: bool, config: Settings, 
     checks = build_checks(facts, report_probe, config, base_url, reconcile)
     model, stored, ledger, sync = facts["model"], facts["stored"], facts["ledger"], facts["sync"]
     connection = facts.get("connection") or {}
-    now = datetime.fromisoformat(str(facts["now"]))
+    now = parse_utc(facts["now"])
     expires = connection.get("expires_at")
     if report_probe is not None and report_probe.token_refreshed and report_probe.token_expires_at:
         expires = report_probe.token_expires_at.isoformat()  # the probe just refreshed it
-    seconds_left = int((datetime.fromisoformat(str(expires)) - now).total_seconds()) if expires else None
+    seconds_left = int((parse_utc(expires) - now).total_seconds()) if expires else None
     last_cron = facts.get("last_cron_run")
     success = sync.get("last_success_at")
     body = {
         "model": {"id": model["id"], "name": model["name"], "fanvue_user_uuid": model["fanvue_user_uuid"],
                   "fanvue_handle": model.get("fanvue_handle"), "connection_kind": connection.get("kind")},
         "revenue": {
-            "stored": {"revenue_total": _usd(stored["gross_cents"]), "gross_cents": stored["gross_cents"],
+            "stored": {"revenue_total": decimal_str(stored["gross_cents"]), "gross_cents": stored["gross_cents"],
                        "net_cents": stored["net_cents"], "refund_cents": stored["refund_cents"],
                        "count": stored["count"], "updated_at": stored.get("revenue_updated_at")},
-            "ledger": {"gross": _usd(ledger["gross_cents"]), "gross_cents": ledger["gross_cents"],
+            "ledger": {"gross": decimal_str(ledger["gross_cents"]), "gross_cents": ledger["gross_cents"],
                        "net_cents": ledger["net_cents"], "refund_cents": ledger["refund_cents"],
                        "count": ledger["count"], "refund_count": ledger["refund_count"],
                        "method": ledger.get("method")},
@@ -75,7 +73,7 @@ def build_report(db: Database, model_id: str, *, probe: bool, config: Settings, 
                       "expires_at": sync.get("lease_expires_at")},
             "last_cron_run": last_cron,
             "cron_overdue_for_model": success is None or
-                (now - datetime.fromisoformat(str(success))).total_seconds() > config.cron_overdue_s,
+                (now - parse_utc(success)).total_seconds() > config.cron_overdue_s,
             "recent_runs": facts.get("recent_runs", []),
         },
         "fanvue": None if report_probe is None else _fanvue_block(report_probe, facts, reconcile),

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from lib.access import resolve_model
+from lib.money import decimal_str
 from lib.config import settings
 from lib.db import Database, get_database
 from lib.http.errors import ApiError, conflict
@@ -48,7 +49,7 @@ def force_sync_endpoint(request: Request) -> Response:
         "items": {"fetched": result.fetched, "inserted": result.inserted, "updated": result.updated,
                   "unchanged": result.unchanged},
         "revenue": {"before_cents": result.revenue_before_cents, "after_cents": result.revenue_after_cents,
-                    "before": _dollars(result.revenue_before_cents), "after": _dollars(result.revenue_after_cents)},
+                    "before": decimal_str(result.revenue_before_cents), "after": decimal_str(result.revenue_after_cents)},
         "window": {"start": result.window_start, "end": result.window_end, "watermark": result.watermark},
         "requests": result.requests,
         "duration_s": round(result.duration_s, 3),
@@ -82,7 +83,3 @@ def _claim_full_sync(db: Database, model_id: str, dry_run: bool) -> str | None:
                        "for an incremental sync", details={"retry_after_s": retry},
                        headers={"Retry-After": str(retry)})
     return key
-
-
-def _dollars(cents: int | None) -> str | None:
-    return None if cents is None else f"{cents / 100:.2f}"
