@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from lib.access import resolve_model
+from lib.http.access import resolve_model
 from lib.config import Settings, settings
 from lib.db import get_database
 from lib.db.transport import TextArray

@@ -1,7 +1,7 @@
 """diagnose-revenue: resolve the model within the caller's agency, build the report, pick the format."""
 from __future__ import annotations
 
-from lib.access import resolve_model
+from lib.http.access import resolve_model
 from lib.config import settings
 from lib.db import get_database
 from lib.diagnose.render import as_html, as_text

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from lib.access import resolve_model
+from lib.http.access import resolve_model
 from lib.money import decimal_str
 from lib.config import settings
 from lib.db import Database, get_database

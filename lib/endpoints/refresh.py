@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from lib.access import resolve_connection
+from lib.http.access import resolve_connection
 from lib.config import settings
 from lib.db import get_database
 from lib.http.errors import ApiError

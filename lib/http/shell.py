@@ -23,6 +23,7 @@ from lib.db.errors import Conflict, InvalidInput, NotFound
 from lib.http import cors
 from lib.http.errors import ApiError, bad_request
 from lib.http.response import Response, dumps
+from lib.http.principal import Principal
 from lib.safe_log import install_redaction
 
 install_redaction()  # every log record of the process is redacted before any handler sees it
@@ -34,21 +35,6 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 MAX_QUERY_BYTES = 4096
 MAX_HEADER_VALUE = 8192
-
-
-@dataclass
-class Principal:
-    """Who is calling: a dashboard user (with agency and role) or the Vercel cron."""
-
-    kind: str  # "user" | "cron"
-    user_id: Optional[str] = None
-    agency_id: Optional[str] = None
-    role: Optional[str] = None
-    ticket: Any = None  # the connect ticket that authenticated a browser navigation, if any
-
-    @property
-    def is_admin(self) -> bool:
-        return self.kind == "cron" or self.role in ("owner", "admin")
 
 
 @dataclass
@@ -95,7 +81,7 @@ class Endpoint(BaseHTTPRequestHandler):
 
     def authenticate(self, request: Request) -> Optional[Principal]:
         """Applies the endpoint's auth rule; an endpoint with another credential overrides this."""
-        from lib import auth
+        from lib.http import auth
 
         return auth.authenticate(self.auth, request.headers)
 

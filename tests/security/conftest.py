@@ -149,7 +149,7 @@ def sec(database_url: str) -> Iterator[Sec]:
 @contextmanager
 def environment(**changes: Optional[str]) -> Iterator[None]:
     """Temporarily sets (str) or unsets (None) environment variables for the served handlers."""
-    from lib.auth import JWKS
+    from lib.http.auth import JWKS
     from lib.config import reset_settings
 
     saved = {k: os.environ.get(k) for k in changes}

@@ -212,7 +212,7 @@ def test_auth_not_configured_fails_closed(sec, worlds, writes):
 
 # ---------------------------------------------------------------- JWKS cache and unknown kids
 def test_unknown_kid_and_refetch_rate_limit(sec, worlds, writes, keys, jwks_only):
-    from lib.auth import JWKS, JWKS_MIN_REFETCH_S
+    from lib.http.auth import JWKS, JWKS_MIN_REFETCH_S
 
     server = jwks_only
     assert read(sec, worlds, es256(keys, claims(worlds.a.admin_id))).status_code == 200
@@ -232,7 +232,7 @@ def test_unknown_kid_and_refetch_rate_limit(sec, worlds, writes, keys, jwks_only
 
 
 def test_rotated_key_is_picked_up_after_the_refetch_interval(sec, worlds, writes, keys, jwks_only):
-    from lib.auth import JWKS, JWKS_MIN_REFETCH_S
+    from lib.http.auth import JWKS, JWKS_MIN_REFETCH_S
 
     server = jwks_only
     assert read(sec, worlds, es256(keys, claims(worlds.a.admin_id))).status_code == 200

@@ -18,7 +18,7 @@ from typing import Any, Mapping, Optional
 
 from lib.config import settings
 from lib.http.errors import ApiError, forbidden, unauthorized
-from lib.http.shell import Principal
+from lib.http.principal import Principal
 
 JWKS_TTL_S = 600.0
 JWKS_MIN_REFETCH_S = 30.0

@@ -5,7 +5,7 @@ from typing import Any, Optional
 
 from lib.db import Database
 from lib.http.errors import ApiError, conflict, not_found
-from lib.http.shell import Principal
+from lib.http.principal import Principal
 
 
 def resolve_model(db: Database, principal: Principal, model_id: Optional[str], model_name: Optional[str]) -> dict[str, Any]:
