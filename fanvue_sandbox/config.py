@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .fixed import Sale
 
-#: The only API version value documented anywhere (fanvue-api.md section 1).
+#: The only API version value documented anywhere (https://api.fanvue.com/docs/versions/overview).
 CURRENT_API_VERSION = "2025-06-26"
 
 #: All scopes a Fanvue app can be granted, plus the Ory "system" scopes.
@@ -80,7 +80,7 @@ def _env_list(name: str) -> list[str] | None:
 
 @dataclass
 class SandboxConfig:
-    """The whole sandbox world + behaviour switches (see fanvue-api.md "Simulator checklist")."""
+    """The whole sandbox world + behaviour switches (what a faithful Fanvue simulator must reproduce: auth server, API, limits, faults)."""
 
     seed: int = 42
     creators: list[CreatorSpec] = field(default_factory=list)

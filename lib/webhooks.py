@@ -1,7 +1,7 @@
 """Fanvue webhook deliveries: signature verification, replay identity and payload reading.
 
 `X-Fanvue-Signature: t=<unix seconds>,v0=<hex>` where v0 = hex(HMAC-SHA256(secret, "<t>.<raw body>"))
-(fanvue-api.md section 6). We verify over the raw bytes, in constant time, within a 5-minute window,
+(https://api.fanvue.com/docs/webhooks/webhooks-overview). We verify over the raw bytes, in constant time, within a 5-minute window,
 and only then parse the body. A delivery is identified by sha256("<t>.<raw body>"), so the same
 signed delivery is processed once however often it is replayed.
 
@@ -156,7 +156,7 @@ def recipient_uuid(payload: dict[str, Any]) -> str | None:
 
 
 def guess_event_type(payload: dict[str, Any]) -> str:
-    """Best guess of the event (the documented payloads carry no type; fanvue-api.md section 6)."""
+    """Best guess of the event (the documented payloads carry no type: https://api.fanvue.com/docs/webhooks/webhooks-overview)."""
     for field in ("type", "event", "eventType"):
         value = payload.get(field)
         if isinstance(value, str) and _TYPE.match(value):

@@ -4,7 +4,7 @@ bodies, plus the rate-limit headers of a 429.
 
 The document declares `openapi: 3.1.0` but marks nullable fields the 3.0 way
 (`nullable: true`), which 3.1 validators ignore; `_normalise` rewrites those to
-`type: [T, "null"]`, which is what the authors (and fanvue-api.md) mean. Nothing else
+`type: [T, "null"]`, which is what the authors mean. Nothing else
 is relaxed. Two deliberate sandbox deviations are checked to be the ONLY differences:
 an undocumented new `source` value, and legacy rows without transactionOrderId.
 """
