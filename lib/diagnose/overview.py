@@ -153,7 +153,7 @@ def _judge(m: dict[str, Any], now: datetime, config: Settings, base_url: str, ag
                        f"{usd(int(fanvue['ledger_gross_cents']))} ({str(fanvue['observed_at'])[:16]})")
     progress = sync.get("backfill_progress")
     backfill_pct = None
-    if not sync.get("backfill_completed_at"):
+    if not sync.get("backfill_completed_at") and connection is not None:
         problems.append("backfilling")
         if progress:
             start, end, resume = _t(progress.get("start")), _t(progress.get("end")), _t(progress.get("resume_end"))

@@ -24,7 +24,7 @@ h1{font-size:20px;margin:0 0 4px}p.sub{margin:0 0 16px;color:#4b5563}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #e5e7eb}
 th,td{padding:8px 10px;border-bottom:1px solid #f3f4f6;text-align:left;vertical-align:top}
 th{font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:#6b7280;background:#f9fafb}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.fresh{white-space:nowrap}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .badge{display:inline-block;border-radius:999px;padding:1px 9px;font-size:12px;font-weight:600;white-space:nowrap}
 .badge.good{background:#dcfce7;color:#166534}.badge.note{background:#e0e7ff;color:#3730a3}
 .badge.warn{background:#fef3c7;color:#92400e}.badge.bad{background:#fee2e2;color:#991b1b}
@@ -110,7 +110,7 @@ def as_html(overview: dict[str, Any]) -> str:
 {f'<div class="incidents"><strong>Open incidents</strong><ul>{incidents}</ul></div>' if incidents else ''}
 <table><thead><tr><th>Model</th><th>Status</th><th>Stored</th><th>Ledger</th><th>Fanvue</th><th>Freshness</th>
 <th>Last {trend["days"]} days</th><th>Action</th></tr></thead><tbody>{rows}</tbody></table>
-<footer>Generated {e(str(overview["generated_at"])[:19])} UTC; last cron run
-{e(str(cron.get("started_at") or "never")[:19])} ({e(cron.get("status") or "none")}). Ledger figures come from the
+<footer>Generated {e(str(overview["generated_at"])[:19].replace("T", " "))} UTC; last cron run
+{e(str(cron.get("started_at") or "never")[:19].replace("T", " "))} ({e(cron.get("status") or "none")}). Ledger figures come from the
 daily roll-up; open a model's diagnosis for the exact row sum and Fanvue's live totals.</footer>
 </body></html>"""
