@@ -60,16 +60,19 @@ class Watch:
         assert (self.console, self.errors, self.dialogs) == ([], [], [])
 
 
-@pytest.fixture()
-def page(browser, stack, demo) -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def context(browser, stack, demo) -> Iterator[Any]:
+    """One context per module: with --single-process, closing a context ends the browser."""
     context = browser.new_context(
         viewport={"width": 1280, "height": 720},
         extra_http_headers={"Authorization": f"Bearer {stack.token(demo['world'].member_id)}"})
+    yield context
+
+
+@pytest.fixture()
+def page(context) -> Iterator[Any]:
     page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
+    yield page
 
 
 def test_overview_page_shows_each_model_as_the_database_has_it(page, stack, demo, tmp_path):

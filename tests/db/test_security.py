@@ -103,7 +103,7 @@ SCOPED_READS = {
 }
 
 
-SERVICE_ONLY = {"oauth_state_uses", "fanvue_webhook_events"}
+SERVICE_ONLY = {"oauth_state_uses", "fanvue_webhook_events", "fanvue_reported_totals"}
 
 
 def test_every_public_table_is_covered_by_these_tests(sql):
