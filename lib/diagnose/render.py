@@ -31,25 +31,76 @@ def as_text(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _nice_step(peak_cents: int, ticks: int = 4) -> int:
+    """A round step in cents (1, 2 or 5 x 10^n dollars or cents) so that `ticks` steps cover the peak."""
+    raw = max(1, peak_cents) / ticks
+    magnitude = 10 ** (len(str(int(raw))) - 1)
+    for factor in (1, 2, 5, 10):
+        if factor * magnitude >= raw:
+            return factor * magnitude
+    return 10 * magnitude
+
+
+def _usd_axis(cents: int) -> str:
+    return f"${cents / 100:,.0f}" if cents % 100 == 0 or cents >= 100_000 else f"${cents / 100:,.2f}"
+
+
 def _chart(days: list[dict[str, Any]]) -> str:
+    """Daily gross, ledger vs Fanvue, with a dollar y axis, dated x axis and a <title> per day."""
+    e = html.escape
     if not days:
         return "<p>No daily revenue in the last 90 days.</p>"
-    width, height, pad = 720, 180, 20
-    peak = max(max(d["ledger_cents"] or 0, d["fanvue_cents"] or 0) for d in days) or 1
-    step = (width - 2 * pad) / max(1, len(days) - 1)
+    width, height = 760, 240
+    left, right, top, bottom = 70, 16, 12, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max(max(d["ledger_cents"] or 0, d["fanvue_cents"] or 0) for d in days)
+    step_cents = _nice_step(peak)
+    y_max = step_cents * max(1, -(-peak // step_cents))
+    x_step = plot_w / max(1, len(days) - 1)
 
-    def points(key: str) -> str:
-        return " ".join(f"{pad + i * step:.1f},{height - pad - (d[key] or 0) / peak * (height - 2 * pad):.1f}"
-                        for i, d in enumerate(days) if d[key] is not None)
+    def x(i: int) -> float:
+        return left + i * x_step
 
-    return (f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-            f'aria-label="daily revenue, ledger vs Fanvue">'
-            f'<polyline fill="none" stroke="#2563eb" stroke-width="2" points="{points("ledger_cents")}"/>'
-            f'<polyline fill="none" stroke="#f59e0b" stroke-width="2" stroke-dasharray="4 3" '
-            f'points="{points("fanvue_cents")}"/></svg>'
-            f'<p><span style="color:#2563eb">&#9632; ledger</span> '
-            f'<span style="color:#f59e0b">&#9632; Fanvue daily summary</span> '
-            f'(peak ${peak / 100:,.2f}/day, {days[0]["day"]} to {days[-1]["day"]})</p>')
+    def y(cents: int) -> float:
+        return top + plot_h - cents / y_max * plot_h
+
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+             f'aria-label="daily gross revenue in dollars, ledger vs Fanvue, {e(days[0]["day"])} to '
+             f'{e(days[-1]["day"])}">']
+    for k in range(0, y_max // step_cents + 1):
+        cents = k * step_cents
+        parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y(cents):.1f}" y2="{y(cents):.1f}" '
+                     f'stroke="#e5e7eb"/><text class="y-tick" x="{left - 6}" y="{y(cents) + 4:.1f}" '
+                     f'text-anchor="end" font-size="11" fill="#4b5563">{e(_usd_axis(cents))}</text>')
+    every = max(1, round(len(days) / 6))
+    for i in list(range(0, len(days), every)) + ([len(days) - 1] if (len(days) - 1) % every else []):
+        parts.append(f'<line x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" '
+                     f'stroke="#6b7280"/><text class="x-tick" x="{x(i):.1f}" y="{top + plot_h + 17}" '
+                     f'text-anchor="middle" font-size="11" fill="#4b5563">{e(days[i]["day"])}</text>')
+    parts.append(f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{top + plot_h}" stroke="#6b7280"/>'
+                 f'<line class="axis" x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" '
+                 f'stroke="#6b7280"/>'
+                 f'<text class="axis-label" x="{left + plot_w / 2:.0f}" y="{height - 4}" text-anchor="middle" '
+                 f'font-size="12" fill="#111827">date (UTC)</text>'
+                 f'<text class="axis-label" x="14" y="{top + plot_h / 2:.0f}" text-anchor="middle" font-size="12" '
+                 f'fill="#111827" transform="rotate(-90 14 {top + plot_h / 2:.0f})">gross per day (USD)</text>')
+    for key, color, dash in (("ledger_cents", "#2563eb", ""), ("fanvue_cents", "#f59e0b", ' stroke-dasharray="4 3"')):
+        pts = [(x(i), y(d[key])) for i, d in enumerate(days) if d[key] is not None]
+        if pts:
+            line = " ".join(f"{px:.1f},{py:.1f}" for px, py in pts)
+            parts.append(f'<polyline class="{key}" fill="none" stroke="{color}" stroke-width="2"{dash} '
+                         f'points="{line}"/>')
+    for i, d in enumerate(days):
+        fanvue = "" if d["fanvue_cents"] is None else f", Fanvue ${d['fanvue_cents'] / 100:,.2f}"
+        label = f"{d['day']}: ledger ${(d['ledger_cents'] or 0) / 100:,.2f}{fanvue}"
+        parts.append(f'<circle class="point" cx="{x(i):.1f}" cy="{y(d["ledger_cents"] or 0):.1f}" r="3" '
+                     f'fill="#2563eb"><title>{e(label)}</title></circle>')
+    parts.append("</svg>")
+    legend = (f'<p class="legend"><span class="ledger">&#9632; ledger</span> '
+              f'<span class="fanvue">&#9632; Fanvue daily summary</span> '
+              f'(peak ${peak / 100:,.2f}/day, {e(days[0]["day"])} to {e(days[-1]["day"])}; '
+              f'hover a point for its value)</p>')
+    return "".join(parts) + legend
 
 
 def as_html(report: dict[str, Any]) -> str:
@@ -63,7 +114,8 @@ def as_html(report: dict[str, Any]) -> str:
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>diagnose: {e(report['model']['name'])}</title>
 <style>body{{font:14px system-ui,sans-serif;margin:2em;max-width:1000px}}td{{padding:4px 8px;vertical-align:top}}
 tr.fail td:first-child{{color:#b91c1c;font-weight:bold}}tr.warn td:first-child{{color:#b45309}}
-tr.pass td:first-child{{color:#15803d}}</style></head><body>
+tr.pass td:first-child{{color:#15803d}}
+.legend .ledger{{color:#2563eb}}.legend .fanvue{{color:#f59e0b}}</style></head><body>
 <h1>{e(report['model']['name'])}</h1>
 <p><strong>{e(v['status'].upper())}</strong>: {e(v['root_cause'])}</p>
 <p>Stored revenue_total ${e(str(r['stored']['revenue_total']))}, ledger ${e(str(r['ledger']['gross']))}

@@ -109,7 +109,7 @@ SCOPED_READS = {
 
 
 SERVICE_ONLY = {"oauth_state_uses", "fanvue_webhook_events", "fanvue_role_map", "fanvue_adoption",
-                "fanvue_probe_cache", "fanvue_throttle"}
+                "fanvue_probe_cache", "fanvue_throttle", "fanvue_reported_totals"}
 
 
 def test_every_public_table_is_covered_by_these_tests(sql):

@@ -77,7 +77,10 @@ def test_real_responses_match_the_document(stack, demo, openapi):
     validate(openapi, stack.get("/api/fanvue/diagnose-revenue", user=member, modelName="dora", probe="false"), 200)
     validate(openapi, stack.get("/api/fanvue/diagnose-revenue", user=member, modelId=model, format="text"), 200)
     validate(openapi, stack.get("/api/fanvue/diagnose-revenue", user=member, modelId=model, format="html"), 200)
-    validate(openapi, stack.get("/api/fanvue/diagnose-revenue", user=member), 422)
+    validate(openapi, stack.get("/api/fanvue/diagnose-revenue", user=member), 200)  # the agency overview
+    validate(openapi, stack.get("/api/fanvue/diagnose-revenue", user=admin, format="text"), 200)
+    validate(openapi, stack.get("/api/fanvue/diagnose-revenue", user=admin, format="html"), 200)
+    validate(openapi, stack.get("/api/fanvue/diagnose-revenue", user=member, modelId=model, modelName="dora"), 422)
     validate(openapi, stack.post("/api/auth/fanvue/refresh", user=admin, modelId=model, force="true"), 200)
     validate(openapi, stack.post("/api/auth/fanvue/refresh", user=admin, modelId=model, force="true"), 429)
     validate(openapi, stack.post("/api/auth/fanvue/refresh", cron=True, modelId=model), 200)
