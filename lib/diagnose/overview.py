@@ -147,10 +147,9 @@ def _judge(m: dict[str, Any], now: datetime, config: Settings, base_url: str, ag
         problems.append("incident")
         reasons.extend(incident_text(i) for i in incidents)
     fanvue_cents = fanvue["account_total_cents"] if fanvue else None
-    if fanvue and int(fanvue["account_total_cents"]) != int(fanvue["ledger_gross_cents"]):
+    if fanvue and fanvue.get("status") == "fail":  # a difference the data we hold does not explain
         problems.append("fanvue_differs")
-        reasons.append(f"Fanvue reported {usd(fanvue_cents)} when the ledger held "
-                       f"{usd(int(fanvue['ledger_gross_cents']))} ({str(fanvue['observed_at'])[:16]})")
+        reasons.append(f"{fanvue['explanation']} ({str(fanvue['observed_at'])[:16]})")
     progress = sync.get("backfill_progress")
     backfill_pct = None
     if not sync.get("backfill_completed_at") and connection is not None:
@@ -225,10 +224,15 @@ def as_text(overview: dict[str, Any]) -> str:
 
 
 def remember_fanvue_total(db: Database, report: dict[str, Any]) -> None:
-    """Keeps the account total a probe just read, so the overview can show it without calling Fanvue."""
+    """Keeps the account total a probe just read, with the diagnosis's reconciliation of Fanvue's
+    figures (pass if any figure is equal or explained, else warn if any is, else fail), so the
+    overview can show it without calling Fanvue and flag only an unexplained difference."""
     fanvue = report.get("fanvue") or {}
-    if fanvue.get("account_total_cents") is None:
+    figures = list((fanvue.get("reconciliation") or {}).values())
+    if fanvue.get("account_total_cents") is None or not figures:
         return
+    best = min(figures, key=lambda f: ("pass", "warn", "fail").index(f["status"]))
     db.call("fanvue_record_reported_total", model_id=report["model"]["id"],
             account_total_cents=int(fanvue["account_total_cents"]),
-            ledger_gross_cents=int(report["revenue"]["ledger"]["gross_cents"]), source="probe")
+            ledger_gross_cents=int(report["revenue"]["ledger"]["gross_cents"]), source="probe",
+            status=best["status"], explanation=best["explanation"])

@@ -1,13 +1,17 @@
 -- One page for the agency: every model's revenue, connection and freshness in one SQL call.
 
 -- The last figure Fanvue itself reported for a model (account.earnings.total, all-time gross cents),
--- written whenever a probe reads it, so the overview can show "stored vs ledger vs Fanvue" without
--- calling Fanvue for 200 models.
+-- written whenever a probe reads it, with the diagnosis's reconciliation of it (pass: equal, or the
+-- difference is explained by data we hold, e.g. pending items Fanvue has not paid yet; warn: newer
+-- sales the next sync picks up; fail: unexplained), so the overview can show "stored vs ledger vs
+-- Fanvue" without calling Fanvue for 200 models and without crying wolf over pending balances.
 create table public.fanvue_reported_totals (
   model_id            uuid primary key references public.models (id) on delete cascade,
   account_total_cents bigint not null,
   ledger_gross_cents  bigint not null,
   source              text not null check (source in ('probe', 'reconcile')),
+  status              text not null check (status in ('pass', 'warn', 'fail')),
+  explanation         text not null,
   observed_at         timestamptz not null default now()
 );
 alter table public.fanvue_reported_totals enable row level security;
@@ -17,21 +21,24 @@ revoke all on table public.fanvue_reported_totals from authenticated;
 grant all on table public.fanvue_reported_totals to service_role;
 
 create function public.fanvue_record_reported_total(p_model_id uuid, p_account_total_cents bigint,
-                                                    p_ledger_gross_cents bigint, p_source text)
+                                                    p_ledger_gross_cents bigint, p_source text,
+                                                    p_status text, p_explanation text)
 returns void
 language sql
 set search_path = public, pg_temp
 as $$
-  insert into public.fanvue_reported_totals (model_id, account_total_cents, ledger_gross_cents, source, observed_at)
-  values (p_model_id, p_account_total_cents, p_ledger_gross_cents, p_source, now())
+  insert into public.fanvue_reported_totals (model_id, account_total_cents, ledger_gross_cents, source, status,
+                                             explanation, observed_at)
+  values (p_model_id, p_account_total_cents, p_ledger_gross_cents, p_source, p_status, p_explanation, now())
   on conflict (model_id) do update
     set account_total_cents = excluded.account_total_cents, ledger_gross_cents = excluded.ledger_gross_cents,
-        source = excluded.source, observed_at = excluded.observed_at
+        source = excluded.source, status = excluded.status, explanation = excluded.explanation,
+        observed_at = excluded.observed_at
 $$;
-revoke execute on function public.fanvue_record_reported_total(uuid, bigint, bigint, text) from public;
-revoke execute on function public.fanvue_record_reported_total(uuid, bigint, bigint, text) from anon;
-revoke execute on function public.fanvue_record_reported_total(uuid, bigint, bigint, text) from authenticated;
-grant execute on function public.fanvue_record_reported_total(uuid, bigint, bigint, text) to service_role;
+revoke execute on function public.fanvue_record_reported_total(uuid, bigint, bigint, text, text, text) from public;
+revoke execute on function public.fanvue_record_reported_total(uuid, bigint, bigint, text, text, text) from anon;
+revoke execute on function public.fanvue_record_reported_total(uuid, bigint, bigint, text, text, text) from authenticated;
+grant execute on function public.fanvue_record_reported_total(uuid, bigint, bigint, text, text, text) to service_role;
 
 -- Facts for every model of one agency. The ledger figure is the per-day roll-up the ledger trigger
 -- maintains in the same transaction as the ledger (an exact row sum over every model would read the
@@ -71,6 +78,7 @@ begin
            'fanvue', case when r.model_id is null then null
                           else jsonb_build_object('account_total_cents', r.account_total_cents,
                                  'ledger_gross_cents', r.ledger_gross_cents, 'source', r.source,
+                                 'status', r.status, 'explanation', r.explanation,
                                  'observed_at', r.observed_at) end,
            'connection', case when c.id is null then null
                               else jsonb_build_object('id', c.id, 'kind', c.kind, 'status', c.status,

@@ -94,7 +94,9 @@ def test_overview_page_shows_each_model_as_the_database_has_it(page, stack, demo
         fresh = row.locator("td.fresh").inner_text()
         assert (fresh == "never") if model_id == demo["evil"] else re.fullmatch(r"synced \d+ (s|min) ago", fresh)
     fanvue = page.locator(f'tr[data-model-id="{demo["ava"]}"] td.fanvue').inner_text().splitlines()[0]
-    assert fanvue == usd(demo["ava_fanvue"]) == usd(demo["figures"][demo["ava"]]["ledger"])
+    # Fanvue's account total (paid items only) is what the probe read; it differs from the ledger by
+    # the pending items, which the diagnosis explained, so Ava's row stays healthy (asserted above).
+    assert fanvue == usd(demo["ava_fanvue"])
     # the problems are first, and each offers the reconnect action
     first_two = {rows.nth(0).get_attribute("data-model-id"), rows.nth(1).get_attribute("data-model-id")}
     assert first_two == {demo["dora"], demo["evil"]}
