@@ -68,14 +68,14 @@ def run_sync_mode(args: argparse.Namespace) -> dict:
     config = settings()
     trace = RssTrace() if os.environ.get("BENCH_RSS_TRACE") else None
     db = PostgresDatabase(config.database_url, max_connections=max(4, config.sync_concurrency * 2))
-    started = time.perf_counter()
+    started, cpu0 = time.perf_counter(), time.process_time()
     summary = run_sync(db, kind=args.kind, config=config, options=SyncOptions(),
                        max_models=args.max_models or None)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
     db.close()
     data = summary.as_json()
     extra = {"rss_per_second": trace.report()} if trace else {}
-    return {**extra, "side": "ours", "elapsed_s": round(elapsed, 3), "status": data["status"], "totals": data["totals"],
+    return {**extra, "side": "ours", "elapsed_s": round(elapsed, 3), "cpu_s": round(cpu, 3), "status": data["status"], "totals": data["totals"],
             "outcomes": data["outcomes"], "db_calls": db.calls,
             "pages": sum(m.pages for m in summary.models),
             "models": [{"name": m.name, "outcome": m.outcome, "fetched": m.fetched, "requests": m.requests,
