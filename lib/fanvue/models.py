@@ -27,6 +27,8 @@ __all__ = [
     "AccountDetails",
     "Account",
     "Creator",
+    "Line",
+    "parse_lines",
     "EarningsPage",
     "SpendingPage",
     "EARNING_SOURCES",
@@ -203,11 +205,83 @@ SPENDING_SOURCES: tuple[str, ...] = ("refund", "chargeback")
 
 
 @dataclass(frozen=True, slots=True)
+class Line:
+    """One earnings or spending line as the sync uses it, checked straight from the JSON dict.
+
+    The page walk reads thousands of lines a second, so a page is not copied into pydantic models:
+    :func:`parse_lines` applies the checks :class:`EarningItem`/:class:`SpendingItem` make on the
+    fields we store (a date, integer cents, a source, strings or null elsewhere, a fan with a uuid)
+    and keeps the dict itself as ``raw``."""
+
+    date: datetime
+    gross: int
+    net: int
+    source: str
+    currency: str | None
+    transaction_order_id: str | None
+    transaction_order_status: str | None
+    message_uuid: str | None
+    post_uuid: str | None
+    fan_uuid: str | None
+    fan_handle: str | None
+
+
+_UTC = timezone.utc
+
+
+def _date(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("date must be an ISO-8601 string")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=_UTC)
+    return parsed if parsed.tzinfo is _UTC else parsed.astimezone(_UTC)
+
+
+def _text(raw: dict[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"{key} must be a string or null")
+
+
+def parse_lines(data: list[Any], *, with_order: bool) -> list[Line]:
+    """Lines of one ``/insights/earnings`` (``with_order``) or ``/insights/spending`` page.
+
+    Raises ValueError naming the item and field that breaks the contract."""
+    lines: list[Line] = []
+    for n, raw in enumerate(data):
+        try:
+            if not isinstance(raw, dict):
+                raise ValueError("item is not an object")
+            source = raw.get("source")
+            if not isinstance(source, str):
+                raise ValueError("source must be a string")
+            user = raw.get("user")
+            if user is None:
+                fan_uuid = fan_handle = None
+            elif isinstance(user, dict) and isinstance(user.get("uuid"), str):
+                fan_uuid, fan_handle = user["uuid"], _text(user, "handle")
+            else:
+                raise ValueError("user must be an object with a uuid, or null")
+            lines.append(Line(
+                date=_date(raw.get("date")), gross=_exact_cents(raw.get("gross")), net=_exact_cents(raw.get("net")),
+                source=source, currency=_text(raw, "currency"),
+                transaction_order_id=_text(raw, "transactionOrderId") if with_order else None,
+                transaction_order_status=_text(raw, "transactionOrderStatus") if with_order else None,
+                message_uuid=_text(raw, "messageUuid"), post_uuid=_text(raw, "postUuid"),
+                fan_uuid=fan_uuid, fan_handle=fan_handle))
+        except ValueError as exc:
+            raise ValueError(f"item {n}: {exc}") from None
+    return lines
+
+
+@dataclass(frozen=True, slots=True)
 class EarningsPage:
     """The answer to one ``/insights/earnings`` request: parsed ``items``, the matching ``raw`` dicts
     (for the ledger's raw column) and the server's ``next_cursor`` (``None`` on the last page)."""
 
-    items: list[EarningItem]
+    items: list[Line]
     raw: list[dict[str, Any]] = field(repr=False)
     next_cursor: str | None
 
@@ -216,7 +290,7 @@ class EarningsPage:
 class SpendingPage:
     """Like :class:`EarningsPage`, for refund/chargeback lines."""
 
-    items: list[SpendingItem]
+    items: list[Line]
     raw: list[dict[str, Any]] = field(repr=False)
     next_cursor: str | None
 
