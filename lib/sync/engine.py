@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from lib.config import Settings
 from lib.db import Conflict, Database, DbError
 from lib.fanvue.errors import DeadlineExceeded, FanvueError
-from lib.fanvue.models import EARNING_SOURCES, SPENDING_SOURCES
+from lib.fanvue.lines import EARNING_SOURCES, SPENDING_SOURCES
 from lib.safe_log import redact
 from lib.sync.paging import FetchPage, Page, WalkedPage, WalkStopped, earnings_fetch, spending_fetch, walk
 from lib.sync.rows import earning_rows, spending_rows

@@ -39,7 +39,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lib.fanvue.errors import FanvueBadResponse
-from lib.fanvue.models import EarningsPage, Line, SpendingPage
+from lib.fanvue.lines import EarningsPage, Line, SpendingPage
 
 if TYPE_CHECKING:
     from lib.fanvue.client import FanvueClient

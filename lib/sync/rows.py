@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from lib.fanvue.models import Line
+from lib.fanvue.lines import Line
 
 
 def ms_iso(value: datetime) -> str:

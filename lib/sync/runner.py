@@ -306,8 +306,6 @@ ForceSyncResult = Synced | LeaseHeld
 def force_sync(db: Database, model_id: str, *, options: SyncOptions, config: Settings | None = None,
                budget_s: float | None = None) -> ForceSyncResult:
     """Syncs one model now under its lease, or says who holds the lease."""
-    import httpx
-
     config = config or settings()
     budget = budget_s if budget_s is not None else config.sync_budget_s
     worker = worker_id("force")
@@ -317,9 +315,12 @@ def force_sync(db: Database, model_id: str, *, options: SyncOptions, config: Set
         return acquired
     run = db.call("fanvue_start_run", kind="force", worker=worker, budget_seconds=int(budget))
     deadline = time.monotonic() + budget
-    with httpx.Client(timeout=20.0) as http:
-        result = sync_one(db, acquired, worker=worker, config=config,
-                          run_end=datetime.now(timezone.utc), deadline=deadline, options=options, http=http)
+    http = _LazyHttp(max_connections=10)
+    try:
+        result = sync_one(db, acquired, worker=worker, config=config, run_end=datetime.now(timezone.utc),
+                          deadline=deadline, options=options, http=http.get() if acquired.syncable else None)
+    finally:
+        http.close()
     if result.outcome == "ok":
         # Under the lease: make the stored totals and the daily roll-up equal the ledger again, even if
         # something bypassed the trigger (diagnose's ledger_equals_stored fix).

@@ -237,13 +237,15 @@ def test_a_tick_with_nothing_new_makes_two_database_calls_per_model(stack, demo,
     db = CountingDatabase(get_database())
     summary = run_sync(db, kind="cron", config=config)  # SYNC_INTERVAL_S=0: every model is due again
     models = len(summary.models)
-    assert models >= 3 and summary.status != "failed", summary.as_json()
+    assert models >= 1 and summary.status != "failed", summary.as_json()
     connections = sql.execute("select count(*) from fanvue_connections where status = 'active'").fetchone()[0]
-    assert db.calls["fanvue_finish_and_claim"] == models + config.sync_concurrency
-    assert db.calls["fanvue_claim_token_refresh"] <= connections
+    assert db.calls["fanvue_finish_and_claim"] == models + config.sync_concurrency  # + each worker's first claim
     assert not {"fanvue_claim_models", "fanvue_release_model", "fanvue_record_run_model"} & set(db.calls)
-    per_model = db.calls["fanvue_finish_and_claim"] - config.sync_concurrency + db.calls["fanvue_ingest_page"]
-    assert per_model <= 2 * models + 1, db.calls  # + 1: dora's spending window (a personal token)
+    assert db.calls["fanvue_claim_token_refresh"] <= connections, db.calls
+    # nothing new: one page per window, stored with one call (a personal model also reads spending)
+    assert summary.as_json()["totals"]["inserted"] == 0
+    assert db.calls["fanvue_ingest_page"] == sum(m.pages for m in summary.models) <= 2 * models, db.calls
     recorded = sql.execute("select count(*) from sync_run_models where run_id = %s", (summary.run_id,)).fetchone()[0]
     assert recorded == models
-    assert sql.execute("select count(*) from fanvue_sync_state where lease_owner is not null").fetchone()[0] == 0
+    assert sql.execute("select count(*) from fanvue_sync_state where lease_owner = %s",
+                       (summary.worker,)).fetchone()[0] == 0  # every lease it took was released
