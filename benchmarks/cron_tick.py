@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (OURS_PY, Postgres, app_env, busy_other_cpu, connect_agency, machine_note,  # noqa: E402
+from _common import (OURS_PY, ROOT, Postgres, app_env, busy_other_cpu, connect_agency, machine_note,  # noqa: E402
                      run_child, save_results, sql_exec, sql_one, table)
 
 DB_NAME = "bench_cron"
@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", default="4",
                    help="SYNC_CONCURRENCY of the tick; a list (4,8,16) runs an all-due tick per value, alternating")
     p.add_argument("--rounds", type=int, default=1, help="how many times to run the list of concurrencies")
+    p.add_argument("--base-root", type=Path, help="another checkout: every all-due tick is also run with its lib/, "
+                   "right after ours (same database, same models)")
     p.add_argument("--sql", action="append", default=[], help="an extra SQL file applied after the migrations")
     p.add_argument("--seed", type=int, default=5)
     p.add_argument("--name", default="cron_tick")
@@ -93,9 +95,11 @@ def main(argv: list[str] | None = None) -> int:
             print(child.stderr_tail, file=sys.stderr)
             return 1
         concurrencies = [int(c) for c in str(a.concurrency).split(",")]
-        ticks = [(f"all due, K={k}", k) for _ in range(a.rounds) for k in concurrencies]
-        ticks.append((f"none due, K={concurrencies[0]}", concurrencies[0]))
-        for label, k in ticks:
+        roots = [("ours", ROOT)] + ([("base", a.base_root)] if a.base_root else [])
+        ticks = [(f"all due, K={k}, {side}", k, root) for _ in range(a.rounds) for k in concurrencies
+                 for side, root in roots]
+        ticks.append((f"none due, K={concurrencies[0]}, ours", concurrencies[0], ROOT))
+        for label, k, root in ticks:
             env = app_env(url, sb.base_url, key, cfg, sync_concurrency=k)
             if label.startswith("all due"):
                 sql_exec(url, "update fanvue_sync_state set next_sync_at = now() - interval '1 second'")
@@ -103,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.6)  # pg_stat_database is refreshed by the stats collector
             c0, r0 = db_counters(url), sb.stats()["requests"]["total"]
             child = run_child([str(OURS_PY), "benchmarks/_ours_child.py", "sync", "--max-models", "0",
-                               "--kind", "cron"], env=env)
+                               "--kind", "cron"], env=env, cwd=root)
             if not child.ok:
                 print(child.stderr_tail, file=sys.stderr)
                 return 1
