@@ -35,7 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (DLT_PY, OURS_PY, ROOT, WORK, AGENCY_SCOPES, Postgres, app_env, busy_other_cpu,  # noqa: E402
-                     connect_agency, machine_note, own_cpu_s, run_child, save_results, sql_exec, sql_one,
+                     connect_agency, machine_note, own_cpu_s, run_child, save_results, sql_one,
                      table)
 
 SIDES = ("ours", "dlt", "fetch", "fetch-raw", "base")
