@@ -115,8 +115,9 @@ class Postgres:
     def url(self, database: str) -> str:
         return self.server.get_uri(database)
 
-    def fresh_database(self, name: str) -> str:
-        """Drops and re-creates `name`, applies our migrations, enables pg_stat_statements; returns its URL."""
+    def fresh_database(self, name: str, root: Path | None = None) -> str:
+        """Drops and re-creates `name`, applies our migrations (or those of the checkout at `root`),
+        enables pg_stat_statements; returns its URL."""
         import psycopg
 
         from devstack.migrate import migrate
@@ -125,10 +126,13 @@ class Postgres:
             conn.execute(f'drop database if exists "{name}" with (force)')
             conn.execute(f'create database "{name}"')
         url = self.url(name)
-        report = migrate(url)
+        if root is None:
+            assert migrate(url).applied, "migrations did not apply"
+        else:  # another checkout's migrations (a side-by-side run of an older version)
+            subprocess.run([str(OURS_PY), "-c", "import sys; from devstack.migrate import migrate; "
+                            "assert migrate(sys.argv[1]).applied", url], cwd=str(root), check=True)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("create extension if not exists pg_stat_statements")
-        assert report.applied, "migrations did not apply"
         return url
 
     def drop_database(self, name: str) -> None:

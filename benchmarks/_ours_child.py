@@ -68,14 +68,14 @@ def run_sync_mode(args: argparse.Namespace) -> dict:
     config = settings()
     trace = RssTrace() if os.environ.get("BENCH_RSS_TRACE") else None
     db = PostgresDatabase(config.database_url, max_connections=max(4, config.sync_concurrency * 2))
-    started = time.perf_counter()
+    started, cpu0 = time.perf_counter(), time.process_time()
     summary = run_sync(db, kind=args.kind, config=config, options=SyncOptions(),
                        max_models=args.max_models or None)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
     db.close()
     data = summary.as_json()
     extra = {"rss_per_second": trace.report()} if trace else {}
-    return {**extra, "side": "ours", "elapsed_s": round(elapsed, 3), "status": data["status"], "totals": data["totals"],
+    return {**extra, "side": "ours", "elapsed_s": round(elapsed, 3), "work_cpu_s": round(cpu, 3), "status": data["status"], "totals": data["totals"],
             "outcomes": data["outcomes"], "db_calls": db.calls,
             "pages": sum(m.pages for m in summary.models),
             "models": [{"name": m.name, "outcome": m.outcome, "fetched": m.fetched, "requests": m.requests,
@@ -90,16 +90,16 @@ def run_fetch_mode(args: argparse.Namespace) -> dict:
     end = datetime.now(timezone.utc)
     client = FanvueClient(StaticTokens(args.token), owner_uuid=args.owner, api_base=args.base)
     items = pages = 0
-    started = time.perf_counter()
     from lib.fanvue.models import EARNING_SOURCES
     from lib.sync.paging import earnings_fetch, walk
 
+    started, cpu0 = time.perf_counter(), time.process_time()
     for page in walk(earnings_fetch(client, args.creator), start, end, sources=EARNING_SOURCES):
         items += len(page.items)
         pages += 1
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
     client.close()
-    return {"side": "fetch", "elapsed_s": round(elapsed, 3), "items": items, "pages": pages,
+    return {"side": "fetch", "elapsed_s": round(elapsed, 3), "work_cpu_s": round(cpu, 3), "items": items, "pages": pages,
             "requests": client.requests_made}
 
 

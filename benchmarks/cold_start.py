@@ -104,12 +104,23 @@ def requests_for(route: str, ids: dict[str, str]) -> dict[str, tuple[str, str, s
     return out
 
 
-def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
-    t = time.perf_counter()
-    proc = subprocess.run(argv, env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=120)
-    wall = time.perf_counter() - t
-    status = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else f"rc={proc.returncode} {proc.stderr[-200:]}"
+def run_once(argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> tuple[float, str]:
+    wall, status, _ = run_measured(argv, env, cwd)
     return wall, status
+
+
+def run_measured(argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> tuple[float, str, float]:
+    """Wall time, status line and CPU seconds (user + system) of one child process."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = subprocess.run(argv, env=env, cwd=str(cwd), capture_output=True, text=True, timeout=120)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    status = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else f"rc={proc.returncode} {proc.stderr[-200:]}"
+    return wall, status, cpu
 
 
 def import_profile(path: Path, env: dict[str, str], request: tuple[str, str, str], top: int) -> list[tuple[float, str]]:
@@ -143,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for every child (to measure another setting)")
     p.add_argument("--only", default="", help="comma list of route substrings to measure (default: all)")
+    p.add_argument("--base-root", type=Path, help="another checkout: each run of ours is followed by one of its "
+                   "same api/ file, and the table shows both medians and the ratio")
     a = p.parse_args(argv)
 
     from devstack.server import route_table
@@ -160,21 +173,35 @@ def main(argv: list[str] | None = None) -> int:
         run_once([str(OURS_PY), "-c", "pass"], base_env)
         baseline = [run_once([str(OURS_PY), "-c", "pass"], base_env)[0] for _ in range(a.runs)]
         base_ms = median(baseline) * 1000
-        rows.append(["python -c pass", "", "", base_ms, min(baseline) * 1000, ""])
+        rows.append(["python -c pass", "", "", base_ms, min(baseline) * 1000, "", ""]
+                    + (["", "", ""] if a.base_root else []))
         for route, path in route_table().items():
             if a.only and not any(part in route for part in a.only.split(",")):
                 continue
             for kind, (method, target, auth) in requests_for(route, ids).items():
                 e = dict(env, BENCH_FILE=str(path), BENCH_METHOD=method, BENCH_TARGET=target, BENCH_AUTH=auth)
                 run_once([str(OURS_PY), "-c", CHILD], e)  # compile .pyc once, as a deployed bundle would have
-                times, statuses = [], set()
+                other = None
+                if a.base_root:
+                    other = dict(e, BENCH_FILE=str(a.base_root / path.relative_to(ROOT)))
+                    run_once([str(OURS_PY), "-c", CHILD], other, a.base_root)
+                times, cpus, statuses, base_times, base_cpus = [], [], set(), [], []
                 for _ in range(a.runs):
-                    w, s = run_once([str(OURS_PY), "-c", CHILD], e)
+                    w, s, c = run_measured([str(OURS_PY), "-c", CHILD], e)
                     times.append(w)
+                    cpus.append(c)
                     statuses.add(s.replace("HTTP/1.0 ", "").replace("HTTP/1.1 ", ""))
+                    if other is not None:
+                        w, _, c = run_measured([str(OURS_PY), "-c", CHILD], other, a.base_root)
+                        base_times.append(w)
+                        base_cpus.append(c)
                 med = median(times) * 1000
-                rows.append([path.relative_to(ROOT).as_posix(), kind, " / ".join(sorted(statuses)), med,
-                             min(times) * 1000, med - base_ms])
+                row = [path.relative_to(ROOT).as_posix(), kind, " / ".join(sorted(statuses)), med,
+                       min(times) * 1000, med - base_ms, median(cpus) * 1000]
+                if other is not None:
+                    row += [median(base_times) * 1000, median(base_cpus) * 1000,
+                            f"{med / (median(base_times) * 1000):.2f}"]
+                rows.append(row)
                 raw[f"{route} {kind}"] = {"times_ms": [round(t * 1000, 1) for t in times], "status": sorted(statuses)}
                 if kind == "real" and a.imports:
                     profiles[f"{path.relative_to(ROOT).as_posix()} ({kind})"] = import_profile(
@@ -182,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         pg.drop_database(DB_NAME)
     after = machine_note()
-    print(table(["file", "request", "answer", f"median ms ({a.runs})", "min ms", "over `pass` ms"], rows))
+    print(table(["file", "request", "answer", f"median ms ({a.runs})", "min ms", "over `pass` ms", "CPU ms"]
+                + (["base median ms", "base CPU ms", "ours/base"] if a.base_root else []), rows))
     if profiles:
         print("\nheaviest imports (cumulative ms, -X importtime, one run):")
         for name, prof in profiles.items():

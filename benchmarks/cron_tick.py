@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (OURS_PY, Postgres, app_env, busy_other_cpu, connect_agency, machine_note,  # noqa: E402
+from _common import (OURS_PY, ROOT, Postgres, app_env, busy_other_cpu, connect_agency, machine_note,  # noqa: E402
                      run_child, save_results, sql_exec, sql_one, table)
 
 DB_NAME = "bench_cron"
@@ -51,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", type=int, default=500)
     p.add_argument("--items", type=int, default=200, help="items per creator (over the last year)")
     p.add_argument("--latency-ms", type=int, default=50)
-    p.add_argument("--concurrency", type=int, default=4, help="SYNC_CONCURRENCY of the tick (default: the app's 4)")
+    p.add_argument("--concurrency", default="4",
+                   help="SYNC_CONCURRENCY of the tick; a list (4,8,16) runs an all-due tick per value, alternating")
+    p.add_argument("--rounds", type=int, default=1, help="how many times to run the list of concurrencies")
+    p.add_argument("--base-root", type=Path, help="another checkout: every all-due tick is also run with its lib/, "
+                   "right after ours (same database, same models)")
     p.add_argument("--sql", action="append", default=[], help="an extra SQL file applied after the migrations")
     p.add_argument("--seed", type=int, default=5)
     p.add_argument("--name", default="cron_tick")
@@ -90,15 +94,20 @@ def main(argv: list[str] | None = None) -> int:
         if done < a.models:
             print(child.stderr_tail, file=sys.stderr)
             return 1
-        env = app_env(url, sb.base_url, key, cfg, sync_concurrency=a.concurrency)
-        for label in ("all due", "none due"):
-            if label == "all due":
+        concurrencies = [int(c) for c in str(a.concurrency).split(",")]
+        roots = [("ours", ROOT)] + ([("base", a.base_root)] if a.base_root else [])
+        ticks = [(f"all due, K={k}, {side}", k, root) for _ in range(a.rounds) for k in concurrencies
+                 for side, root in roots]
+        ticks.append((f"none due, K={concurrencies[0]}, ours", concurrencies[0], ROOT))
+        for label, k, root in ticks:
+            env = app_env(url, sb.base_url, key, cfg, sync_concurrency=k)
+            if label.startswith("all due"):
                 sql_exec(url, "update fanvue_sync_state set next_sync_at = now() - interval '1 second'")
             sql_exec(url, "select pg_stat_statements_reset()")
             time.sleep(0.6)  # pg_stat_database is refreshed by the stats collector
             c0, r0 = db_counters(url), sb.stats()["requests"]["total"]
             child = run_child([str(OURS_PY), "benchmarks/_ours_child.py", "sync", "--max-models", "0",
-                               "--kind", "cron"], env=env)
+                               "--kind", "cron"], env=env, cwd=root)
             if not child.ok:
                 print(child.stderr_tail, file=sys.stderr)
                 return 1
@@ -106,7 +115,13 @@ def main(argv: list[str] | None = None) -> int:
             c1, r1 = db_counters(url), sb.stats()["requests"]["total"]
             stmt_total, top = statements(url)
             res = child.result
-            results.append({"tick": label, "wall_s": res["elapsed_s"], "process_s": round(child.wall_s, 2),
+            models = len(res["models"])
+            floor = models * a.latency_ms / 1000 / k
+            results.append({"tick": label, "concurrency": k, "wall_s": res["elapsed_s"],
+                            "floor_s": round(floor, 2),
+                            "vs_floor": round(res["elapsed_s"] / floor, 2) if floor else None,
+                            "db_calls_per_model": round(res["db_calls"] / models, 2) if models else None,
+                            "cpu_s": res.get("cpu_s"), "process_s": round(child.wall_s, 2),
                             "models_synced": len(res["models"]), "outcomes": res["outcomes"],
                             "fanvue_requests": r1 - r0, "db_calls": res["db_calls"],
                             "xacts": c1["xacts"] - c0["xacts"], "statements": stmt_total, "top_statements": top,
@@ -116,16 +131,18 @@ def main(argv: list[str] | None = None) -> int:
         sb.stop()
         pg.drop_database(DB_NAME)
     after = machine_note()
-    print(table(["tick", "wall s", "process s", "models", "outcomes", "Fanvue requests", "DB calls", "transactions",
+    print(table(["tick", "wall s", "floor s", "vs floor", "DB calls/model", "CPU s", "process s", "models", "outcomes", "Fanvue requests", "DB calls", "transactions",
                  "statements", "fetched", "inserted", "updated", "peak RSS MB"],
-                [[r["tick"], float(r["wall_s"]), r["process_s"], r["models_synced"], r["outcomes"],
+                [[r["tick"], float(r["wall_s"]), r["floor_s"], r["vs_floor"], r["db_calls_per_model"], r["cpu_s"],
+                  r["process_s"], r["models_synced"], r["outcomes"],
                   r["fanvue_requests"], r["db_calls"], r["xacts"], r["statements"], r["fetched"], r["inserted"],
                   r["updated"], r["peak_rss_mb"]] for r in results]))
     for r in results:
         print(f"\ntop statements ({r['tick']}):")
         for calls, q in r["top_statements"]:
             print(f"  {calls:>6}  {q}")
-    print(f"\n{a.models} models x {a.items} items, latency {a.latency_ms} ms, SYNC_CONCURRENCY {a.concurrency}; "
+    print(f"\n{a.models} models x {a.items} items, latency {a.latency_ms} ms; floor = models x latency / K "
+          f"(one request per model, K at a time); "
           f"machine {after['cores']} cores, load before {before['load']} after {after['load']}, "
           f"other processes' CPU at start {other_cpu}%")
     save_results(a.name, {"machine_before": before, "machine_after": after, "results": results,

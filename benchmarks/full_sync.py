@@ -14,6 +14,8 @@ Sides:
   fetch      our FanvueClient under the sync engine's walk (lib/sync/paging.py) reading every page of
              the same window, nothing stored
   fetch-raw  httpx + json following nextCursor only (the transport ceiling), nothing stored
+  base       `ours` from another checkout (--base-root: its lib/ and its migrations), to measure a
+             change side by side with the version before it
 
 items/s = N / time inside the child from the first request to the last row committed (imports and
 interpreter start excluded; the process wall time is reported too). Rows are counted in the
@@ -33,10 +35,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (DLT_PY, OURS_PY, ROOT, WORK, AGENCY_SCOPES, Postgres, app_env, busy_other_cpu,  # noqa: E402
-                     connect_agency, machine_note, own_cpu_s, run_child, save_results, sql_exec, sql_one,
+                     connect_agency, machine_note, own_cpu_s, run_child, save_results, sql_one,
                      table)
 
-SIDES = ("ours", "dlt", "fetch", "fetch-raw")
+SIDES = ("ours", "dlt", "fetch", "fetch-raw", "base")
 DB_NAME = "bench_full"
 FLOOR = "2019-01-01T00:00:00.000Z"
 
@@ -69,20 +71,22 @@ def make_sandbox(sizes: list[int], seed: int) -> Any:
     return sb
 
 
-def run_side(side: str, n: int, sb: Any, pg: Postgres, key_text: str) -> dict[str, Any]:
+def run_side(side: str, n: int, sb: Any, pg: Postgres, key_text: str,
+             base_root: Path | None = None) -> dict[str, Any]:
     handle = handle_for(n)
     creator = sb.creator(handle)
     truth = sb.ground_truth(include_items=False, creator=creator.uuid)[creator.uuid]["earnings"]
     requests_before = sb.stats()["requests"]["total"]
     row: dict[str, Any] = {"side": side, "n": n, "truth_count": truth["count"]}
     cpu = _CpuMeter(pg)
-    if side == "ours":
-        url = pg.fresh_database(DB_NAME)
+    if side in ("ours", "base"):
+        root = base_root if side == "base" else ROOT
+        url = pg.fresh_database(DB_NAME, root if side == "base" else None)
         agency = connect_agency(url, sb, [handle], key_text)
         env = app_env(url, sb.base_url, key_text, sb.config, sync_concurrency=1, sync_max_duration_s=900,
                       sync_safety_margin_s=30, sync_history_floor=FLOOR, sync_interval_s=900)
         cpu.start()
-        child = run_child([str(OURS_PY), "benchmarks/_ours_child.py", "sync"], env=env)
+        child = run_child([str(OURS_PY), "benchmarks/_ours_child.py", "sync"], env=env, cwd=root)
         cpu.stop()
         model = agency.models[handle]
         count, distinct, gross = sql_one(url, "select count(*), count(distinct dedupe_key), coalesce(sum(gross_cents),0)"
@@ -146,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sides", default="ours,dlt,fetch,fetch-raw", help=f"comma list of {', '.join(SIDES)}")
     p.add_argument("--repeats", type=int, default=1, help="alternations per size (order rotates each repeat)")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--base-root", type=Path, help="another checkout for the `base` side")
     p.add_argument("--name", default="full_sync", help="results file benchmarks/.work/results/<name>.json")
     a = p.parse_args(argv)
     sizes = parse_sizes(a.sizes)
@@ -171,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 order = sides[rep % len(sides):] + sides[:rep % len(sides)]
                 for side in order:
                     t = time.perf_counter()
-                    row = run_side(side, n, sb, pg, key_text)
+                    row = run_side(side, n, sb, pg, key_text, a.base_root)
                     row["repeat"] = rep
                     rows.append(row)
                     status = "ok" if row["ok"] else "FAILED"
@@ -207,18 +212,20 @@ def report(rows: list[dict[str, Any]], sizes: list[int], sides: list[str]) -> st
         for side in sides:
             r = best(rows, side, n)
             if r is None:
-                out.append([f"{n:,}", side, "FAILED", "", "", "", "", "", "", "", ""])
+                out.append([f"{n:,}", side, "FAILED", "", "", "", "", "", "", "", "", ""])
                 continue
             vs_dlt = f"{r['items_per_s'] / dlt['items_per_s']:.1f}x" if dlt and side != "dlt" else ""
             vs_fetch = f"{r['items_per_s'] / fetch['items_per_s']:.2f}x" if fetch and side != "fetch" else ""
             loaded = "" if r.get("distinct") is None and side.startswith("fetch") else \
                 f"{r['rows']:,}/{r['truth_count']:,}"
             cpu = f"{r['cpu_client_s']:.1f}/{r['cpu_sandbox_s']:.1f}/{r['cpu_postgres_s']:.1f}"
+            work_cpu = (r.get("detail") or {}).get("work_cpu_s") or r["cpu_client_s"]  # without imports
+            per_item = f"{work_cpu / n * 1e6:.1f} / {r['cpu_postgres_s'] / n * 1e6:.1f}"
             out.append([f"{n:,}", side, r["items_per_s"], r["elapsed_s"], r["process_s"], r["peak_rss_mb"],
                         r["requests"], loaded if not side.startswith("fetch") else f"{r['rows']:,} read",
-                        vs_dlt, vs_fetch, cpu])
+                        vs_dlt, vs_fetch, cpu, per_item])
     return table(["N", "side", "items/s", "sync s", "process s", "peak RSS MB", "requests", "rows/truth",
-                  "vs dlt", "vs fetch", "CPU s client/sandbox/pg"], out)
+                  "vs dlt", "vs fetch", "CPU s client/sandbox/pg", "CPU us/item client (sync only) / pg"], out)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ The brief's coarser bound, ceil(P / L) * W, is printed too.
 from __future__ import annotations
 
 import argparse
+import os
 import math
 import sys
 from pathlib import Path
@@ -160,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
                ["outcomes", res["outcomes"]],
                ["ledger == ground truth", "yes" if not mismatched else f"NO: {mismatched}"],
                ["CPU s client / sandbox / postgres", f"{res.get('cpu_s')} / {cpu_sb:.1f} / {cpu_pg:.1f}"],
+               ["sandbox share of the CPU used", _share(cpu_sb, res.get("cpu_s"), cpu_sb, cpu_pg)],
+               ["CPU used / machine capacity over the run",
+                _share(float(res.get("cpu_s") or 0) + cpu_sb + cpu_pg, (os.cpu_count() or 1) * wall)],
                ["child process wall / peak RSS", f"{child.wall_s:.1f} s / {child.peak_rss_mb:.0f} MB"],
                ["settings", f"{a.creators} creators x {a.items} items, limit {a.limit}/{a.window:.0f}s, "
                             f"latency {a.latency_ms} ms, SYNC_CONCURRENCY {concurrency}"
@@ -174,6 +178,12 @@ def main(argv: list[str] | None = None) -> int:
                                      "last_request_s": round(timing["last request (max)"], 1)},
                           "cpu": f"{res.get('cpu_s')}/{cpu_sb:.1f}/{cpu_pg:.1f}", "settings": vars(a)})
     return 0 if total_429 == 0 and not mismatched else 1
+
+
+def _share(part: float, *whole: float | None) -> str:
+    """part / sum(whole) as a percentage: how much of the CPU the sandbox (not us) used."""
+    total = sum(float(w or 0) for w in whole)
+    return f"{part / total:.0%}" if total else "-"
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ class Settings(BaseModel):
     allowed_origins: Optional[str] = None  # comma-separated exact origins a browser dashboard runs on
     sync_max_duration_s: int = Field(default=300, ge=5, le=900)
     sync_safety_margin_s: int = Field(default=30, ge=1, le=300)
-    sync_concurrency: int = Field(default=4, ge=1, le=64)
+    sync_concurrency: int = Field(default=8, ge=1, le=64)
     sync_interval_s: int = Field(default=900, ge=0)
     sync_lookback_days: float = Field(default=3.0, ge=0)
     sync_history_floor: str = "2019-01-01T00:00:00Z"

@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 from lib.db.errors import DbError, error_for
-from lib.db.transport import TextArray, check_arg_name, check_function_name, to_json_value
+from lib.db.transport import TextArray, check_arg_name, check_function_name, dumps
 
 
 class PostgresDatabase:
@@ -61,7 +61,7 @@ class PostgresDatabase:
 
         check_function_name(function)
         names = [check_arg_name(f"p_{name}") for name in args]
-        values = [list(v) if isinstance(v, TextArray) else Jsonb(to_json_value(v)) if isinstance(v, (dict, list)) else v
+        values = [list(v) if isinstance(v, TextArray) else Jsonb(v, dumps) if isinstance(v, (dict, list)) else v
                   for v in args.values()]
         query = sql.SQL("select public.{}({})").format(
             sql.Identifier(function),

@@ -1,6 +1,7 @@
 """The one interface everything above the database uses: call(function, **args) -> JSON value."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any, Protocol
@@ -32,6 +33,20 @@ def check_arg_name(name: str) -> str:
     if not FUNCTION_NAME.match(name):
         raise ValueError(f"not a valid argument name: {name!r}")
     return name
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps(default=...)`` for the values the API passes besides JSON ones."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    """JSON text of an argument without copying it first (pages hold thousands of nested dicts)."""
+    return json.dumps(value, default=json_default, separators=(",", ":"))
 
 
 def to_json_value(value: Any) -> Any:

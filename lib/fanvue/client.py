@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 from urllib.parse import quote
 
 import httpx
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from .errors import (
     DeadlineExceeded,
@@ -42,13 +42,13 @@ from .errors import (
 )
 from .models import (
     CREATORS,
-    EARNING_ITEMS,
-    SPENDING_ITEMS,
     Account,
     Creator,
     EarningsPage,
     FanvueUser,
+    Line,
     SpendingPage,
+    parse_lines,
 )
 from .ratelimit import Pacer, parse_retry_after, shared_pacer
 
@@ -241,7 +241,7 @@ class FanvueClient:
         job (:mod:`lib.sync.paging`); this is one request and its typed answer.
         """
         path = "/insights/earnings" if creator_uuid is None else f"{self._creator_path(creator_uuid)}/insights/earnings"
-        items, raw, next_cursor = self._page(path, creator_uuid, start, end, size, cursor, sources, EARNING_ITEMS)
+        items, raw, next_cursor = self._page(path, creator_uuid, start, end, size, cursor, sources, with_order=True)
         return EarningsPage(items=items, raw=raw, next_cursor=next_cursor)
 
     def spending_page(
@@ -256,7 +256,7 @@ class FanvueClient:
         """One request for refunds and chargebacks of the token owner (``/insights/spending``; no
         agency variant is published)."""
         items, raw, next_cursor = self._page("/insights/spending", None, start, end, size, cursor, sources,
-                                             SPENDING_ITEMS)
+                                             with_order=False)
         return SpendingPage(items=items, raw=raw, next_cursor=next_cursor)
 
     def earnings_summary(
@@ -322,8 +322,9 @@ class FanvueClient:
         size: int,
         cursor: str | None,
         sources: Sequence[str] | None,
-        adapter: TypeAdapter[Any],
-    ) -> tuple[list[Any], list[dict[str, Any]], str | None]:
+        *,
+        with_order: bool,
+    ) -> tuple[list[Line], list[dict[str, Any]], str | None]:
         """GET one page of a date-windowed, cursor-paged endpoint: (items, raw dicts, nextCursor)."""
         if not 1 <= size <= 50:
             raise ValueError("size must be between 1 and 50")
@@ -339,7 +340,11 @@ class FanvueClient:
         next_cursor = body.get("nextCursor")
         if next_cursor is not None and not isinstance(next_cursor, str):
             raise FanvueBadResponse(f"GET {path}: nextCursor is not a string", path=path)
-        return self._validate(adapter, data, path), data, next_cursor or None
+        try:
+            items = parse_lines(data, with_order=with_order)
+        except ValueError as exc:
+            raise FanvueBadResponse(f"GET {path}: unexpected item shape: {exc}", path=path) from None
+        return items, data, next_cursor or None
 
     @staticmethod
     def _validate(adapter: Any, data: list[dict[str, Any]], path: str) -> list[Any]:

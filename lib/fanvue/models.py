@@ -8,12 +8,14 @@ Money is strict instead: integer USD cents, and a non-integral amount is rejecte
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 from pydantic.alias_generators import to_camel
+
+from .lines import (EARNING_SOURCES, SPENDING_SOURCES, EarningsPage, Line, SpendingPage, exact_cents,
+                    parse_lines)
 
 __all__ = [
     "Cents",
@@ -27,6 +29,8 @@ __all__ = [
     "AccountDetails",
     "Account",
     "Creator",
+    "Line",
+    "parse_lines",
     "EarningsPage",
     "SpendingPage",
     "EARNING_SOURCES",
@@ -38,19 +42,6 @@ __all__ = [
 ]
 
 
-def _exact_cents(value: Any) -> int:
-    """JSON numbers (``399`` or ``399.0``) -> int; anything fractional or non-numeric is an error."""
-    if isinstance(value, bool):
-        raise ValueError("amount must be a number of cents, not a boolean")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if value.is_integer():
-            return int(value)
-        raise ValueError(f"amount {value!r} is not a whole number of cents")
-    raise ValueError("amount must be a JSON number of cents")
-
-
 def _as_utc(value: datetime) -> datetime:
     """Fanvue sends UTC (``...Z``); a naive value is taken as UTC, an offset is converted."""
     if value.tzinfo is None:
@@ -58,7 +49,7 @@ def _as_utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-Cents = Annotated[int, BeforeValidator(_exact_cents)]
+Cents = Annotated[int, BeforeValidator(exact_cents)]
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
@@ -191,34 +182,6 @@ class Creator(_Wire):
 EARNING_ITEMS: TypeAdapter[list[EarningItem]] = TypeAdapter(list[EarningItem])
 SPENDING_ITEMS: TypeAdapter[list[SpendingItem]] = TypeAdapter(list[SpendingItem])
 CREATORS: TypeAdapter[list[Creator]] = TypeAdapter(list[Creator])
-
-
-#: Filter values of ``source`` on ``/insights/earnings`` (``EarningSource`` in Fanvue's OpenAPI document,
-#: https://api.fanvue.com/openapi), without ``all``. Items may carry values added later; these are only
-#: the ones a request may name.
-EARNING_SOURCES: tuple[str, ...] = ("affiliate", "appStore", "checkoutLink", "mediaLink", "message", "post",
-                                    "referral", "renewal", "subscription", "tip", "giveaway")
-#: Filter values of ``source`` on ``/insights/spending`` (``SpendingType``), without ``all``.
-SPENDING_SOURCES: tuple[str, ...] = ("refund", "chargeback")
-
-
-@dataclass(frozen=True, slots=True)
-class EarningsPage:
-    """The answer to one ``/insights/earnings`` request: parsed ``items``, the matching ``raw`` dicts
-    (for the ledger's raw column) and the server's ``next_cursor`` (``None`` on the last page)."""
-
-    items: list[EarningItem]
-    raw: list[dict[str, Any]] = field(repr=False)
-    next_cursor: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class SpendingPage:
-    """Like :class:`EarningsPage`, for refund/chargeback lines."""
-
-    items: list[SpendingItem]
-    raw: list[dict[str, Any]] = field(repr=False)
-    next_cursor: str | None
 
 
 class TokenSet(BaseModel):

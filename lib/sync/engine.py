@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from lib.config import Settings
 from lib.db import Conflict, Database, DbError
 from lib.fanvue.errors import DeadlineExceeded, FanvueError
-from lib.fanvue.models import EARNING_SOURCES, SPENDING_SOURCES
+from lib.fanvue.lines import EARNING_SOURCES, SPENDING_SOURCES
 from lib.safe_log import redact
 from lib.sync.paging import FetchPage, Page, WalkedPage, WalkStopped, earnings_fetch, spending_fetch, walk
 from lib.sync.rows import earning_rows, spending_rows
@@ -201,13 +201,22 @@ class ModelSync:
         if window.stream == "earnings":
             result.window_start = min(result.window_start or window.start, window.start)
             result.window_end = max(result.window_end or window.end, window.end)
-        pages: queue.Queue[_Stored | BaseException] = queue.Queue(maxsize=16)
         stop = threading.Event()
+        walked = walk(fetch, window.start, window.resume_end or window.end, sources=sources, stop=stop.is_set)
+        # The first page is read here: a window of one page (every tick with little new) is stored
+        # without a second thread and the hand-offs between threads it costs.
+        page = next(walked)
+        first = _Stored(self._rows(window.stream, page), page)
+        if first.page.last:
+            self._take(first)
+            self._store(window, first.rows, None, True)
+            return
+        pages: queue.Queue[_Stored | BaseException] = queue.Queue(maxsize=16)
+        pages.put(first)
 
         def produce() -> None:
             try:
-                for page in walk(fetch, window.start, window.resume_end or window.end, sources=sources,
-                                 stop=stop.is_set):
+                for page in walked:
                     pages.put(_Stored(self._rows(window.stream, page), page))
                     if stop.is_set():
                         return
@@ -231,9 +240,7 @@ class ModelSync:
                             self._store(window, batch_rows, resume_end, False)
                         raise item
                     batch_rows.extend(item.rows)
-                    result.fetched += len(item.rows)
-                    result.pages += 1
-                    self._note_tie(item.page)
+                    self._take(item)
                     resume_end = item.page.resume_end or resume_end
                     if item.page.last:
                         last = True
@@ -254,6 +261,12 @@ class ModelSync:
                 except queue.Empty:
                     pass
             fetcher.join(timeout=1)
+
+    def _take(self, item: _Stored) -> None:
+        """Counts a walked page into the result (before it is stored)."""
+        self.result.fetched += len(item.rows)
+        self.result.pages += 1
+        self._note_tie(item.page)
 
     def _note_tie(self, page: WalkedPage) -> None:
         if page.tie is None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import threading
-import httpx
 
 from lib.config import Settings
 from lib.db import Database
@@ -28,6 +27,8 @@ def function_base_url(config: Settings) -> str:
 
 def launch_workers(k: int, config: Settings, mode: str = "sync") -> list[int]:
     """Starts k worker invocations and returns without waiting for them to finish."""
+    import httpx  # only a tick that fans out pays for it
+
     started: list[int] = []
     lock = threading.Lock()
 

@@ -39,14 +39,14 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lib.fanvue.errors import FanvueBadResponse
-from lib.fanvue.models import EarningItem, EarningsPage, SpendingItem, SpendingPage
+from lib.fanvue.lines import EarningsPage, Line, SpendingPage
 
 if TYPE_CHECKING:
     from lib.fanvue.client import FanvueClient
 
 ONE_MS = timedelta(milliseconds=1)
 
-Item = EarningItem | SpendingItem
+Item = Line
 Page = EarningsPage | SpendingPage
 
 

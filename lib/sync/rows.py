@@ -16,59 +16,52 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
+from lib.fanvue.lines import Line
+
 
 def ms_iso(value: datetime) -> str:
     value = value.astimezone(timezone.utc)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def _fan(item: Any) -> tuple[str | None, str | None]:
-    user = getattr(item, "user", None)
-    if user is None:
-        return None, None
-    return getattr(user, "uuid", None), getattr(user, "handle", None)
-
-
-def _natural_hash(kind: str, item: Any, fan_uuid: str | None) -> str:
-    basis = "|".join([kind, ms_iso(item.date), item.source, fan_uuid or "",
-                      getattr(item, "message_uuid", None) or "", getattr(item, "post_uuid", None) or "",
-                      str(item.gross), str(item.net)])
+def _natural_hash(kind: str, item: Line, date: str) -> str:
+    basis = "|".join([kind, date, item.source, item.fan_uuid or "", item.message_uuid or "",
+                      item.post_uuid or "", str(item.gross), str(item.net)])
     return hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 
-def earning_rows(items: Iterable[Any], raws: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def _row(key: str, kind: str, date: str, item: Line, raw: dict[str, Any]) -> dict[str, Any]:
+    return {"key": key, "kind": kind, "date": date, "source": item.source, "gross": item.gross, "net": item.net,
+            "currency": item.currency, "order_id": item.transaction_order_id,
+            "order_status": item.transaction_order_status, "fan_uuid": item.fan_uuid,
+            "fan_handle": item.fan_handle, "message_uuid": item.message_uuid, "post_uuid": item.post_uuid,
+            "raw": raw}
+
+
+def earning_rows(items: Iterable[Line], raws: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     seen: Counter[str] = Counter()
     rows = []
     for item, raw in zip(items, raws):
-        fan_uuid, fan_handle = _fan(item)
-        order_id = getattr(item, "transaction_order_id", None)
+        date = ms_iso(item.date)
+        order_id = item.transaction_order_id
         if order_id:
             key = f"o:{order_id}:{item.source}"
         else:
-            digest = _natural_hash("earning", item, fan_uuid)
+            digest = _natural_hash("earning", item, date)
             key = f"h:{digest}:{seen[digest]}"
             seen[digest] += 1
-        rows.append({"key": key, "kind": "earning", "date": ms_iso(item.date), "source": item.source,
-                     "gross": item.gross, "net": item.net, "currency": item.currency, "order_id": order_id,
-                     "order_status": getattr(item, "transaction_order_status", None),
-                     "fan_uuid": fan_uuid, "fan_handle": fan_handle,
-                     "message_uuid": getattr(item, "message_uuid", None),
-                     "post_uuid": getattr(item, "post_uuid", None), "raw": raw})
+        rows.append(_row(key, "earning", date, item, raw))
     return rows
 
 
-def spending_rows(items: Iterable[Any], raws: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def spending_rows(items: Iterable[Line], raws: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     seen: Counter[str] = Counter()
     rows = []
     for item, raw in zip(items, raws):
-        fan_uuid, fan_handle = _fan(item)
+        date = ms_iso(item.date)
         kind = "chargeback" if item.source == "chargeback" else "refund"
-        digest = _natural_hash(kind, item, fan_uuid)
+        digest = _natural_hash(kind, item, date)
         key = f"r:{digest}:{seen[digest]}"
         seen[digest] += 1
-        rows.append({"key": key, "kind": kind, "date": ms_iso(item.date), "source": item.source,
-                     "gross": item.gross, "net": item.net, "currency": item.currency, "order_id": None,
-                     "order_status": None, "fan_uuid": fan_uuid, "fan_handle": fan_handle,
-                     "message_uuid": getattr(item, "message_uuid", None),
-                     "post_uuid": getattr(item, "post_uuid", None), "raw": raw})
+        rows.append(_row(key, kind, date, item, raw))
     return rows

@@ -58,25 +58,47 @@ class RunSummary:
                 "models": [m.as_json() for m in self.models]}
 
 
+class RunTokens:
+    """One token object per connection for the whole run: its workers share the access token and
+    its refresh lease instead of reading the connection row once per model."""
+
+    def __init__(self, db: Database, *, worker: str, config: Settings) -> None:
+        self._db = db
+        self._worker = worker
+        self._config = config
+        self._lock = threading.Lock()
+        self._by_connection: dict[str, ConnectionTokens] = {}
+
+    def get(self, connection_id: str) -> ConnectionTokens:
+        with self._lock:
+            tokens = self._by_connection.get(connection_id)
+            if tokens is None:
+                tokens = ConnectionTokens(self._db, connection_id, owner=self._worker, config=self._config)
+                self._by_connection[connection_id] = tokens
+            return tokens
+
+
 def make_client(db: Database, work: WorkItem, *, worker: str, config: Settings, deadline: float,
-                http: httpx.Client | None = None) -> FanvueClient:
+                http: httpx.Client | None = None, tokens: RunTokens | None = None) -> FanvueClient:
     from lib.fanvue.client import FanvueClient
 
-    tokens = ConnectionTokens(db, str(work.connection_id), owner=worker, config=config)
-    return FanvueClient(tokens, owner_uuid=str(work.connection_user_uuid), api_base=config.fanvue_api_base,
+    provider = (tokens.get(str(work.connection_id)) if tokens is not None
+                else ConnectionTokens(db, str(work.connection_id), owner=worker, config=config))
+    return FanvueClient(provider, owner_uuid=str(work.connection_user_uuid), api_base=config.fanvue_api_base,
                         api_version=config.fanvue_api_version, http=http, deadline=deadline)
 
 
 def sync_one(db: Database, work: WorkItem, *, worker: str, config: Settings, run_end: datetime,
              deadline: float, options: SyncOptions, http: httpx.Client | None = None,
-             progress: Callable[[ModelResult], None] | None = None) -> ModelResult:
+             progress: Callable[[ModelResult], None] | None = None,
+             tokens: RunTokens | None = None) -> ModelResult:
     """Syncs a model whose lease `worker` holds. Never raises: failures are in the result."""
     if not work.syncable:
         return ModelResult(model_id=work.model_id, name=work.name, outcome="failed",
                            revenue_before_cents=work.revenue_gross_cents,
                            revenue_after_cents=work.revenue_gross_cents, needs_reconnect=True,
                            error="model has no active Fanvue connection; reconnect it")
-    client = make_client(db, work, worker=worker, config=config, deadline=deadline, http=http)
+    client = make_client(db, work, worker=worker, config=config, deadline=deadline, http=http, tokens=tokens)
     try:
         return ModelSync(db, work, worker=worker, config=config, run_end=run_end, deadline=deadline,
                          options=options, client=client, progress=progress).run()
@@ -94,17 +116,44 @@ def next_sync_seconds(result: ModelResult, config: Settings) -> int:
 
 def finish_model(db: Database, run_id: str, worker: str, result: ModelResult, config: Settings) -> None:
     """Records the model's outcome in the run history and releases its lease (fenced)."""
-    outcome = result.outcome
+    finish_and_claim(db, worker, run_id=run_id, result=result, config=config, claim=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What the next claim looks like: the lease it takes and which models it may take."""
+
+    kind: str
+    lease_seconds: int
+    not_attempted_since: datetime
+
+
+def finish_and_claim(db: Database, worker: str, *, run_id: str | None, result: ModelResult | None,
+                     config: Settings, claim: Claim | None) -> WorkItem | None:
+    """One database call between two models: record and release the finished one, claim the next.
+
+    When that call fails the lease is still released on its own (else it would block the model until
+    it expires) and the error is raised."""
+    args: dict[str, Any] = {"worker": worker, "claim": claim is not None}
+    if result is not None:
+        args.update(model_id=result.model_id, run_id=run_id, outcome=result.outcome, stats=result.stats(),
+                    error=result.error, next_sync_seconds=next_sync_seconds(result, config))
+    if claim is not None:
+        args.update(kind=claim.kind, lease_seconds=claim.lease_seconds,
+                    not_attempted_since=claim.not_attempted_since)
     try:
-        db.call("fanvue_record_run_model", run_id=run_id, model_id=result.model_id, outcome=outcome,
-                stats=result.stats())
-    finally:
-        db.call("fanvue_release_model", model_id=result.model_id, worker=worker,
-                outcome=outcome, error=result.error,
-                next_sync_seconds=next_sync_seconds(result, config))
+        out = db.call("fanvue_finish_and_claim", **args)
+    except BaseException:
+        if result is not None:
+            db.call("fanvue_release_model", model_id=result.model_id, worker=worker, outcome=result.outcome,
+                    error=result.error, next_sync_seconds=next_sync_seconds(result, config))
+        raise
+    work = out.get("work")
+    return WorkItem.from_row(work) if work else None
 
 
-def refresh_due_tokens(db: Database, summary: RunSummary, config: Settings, deadline: float) -> None:
+def refresh_due_tokens(db: Database, summary: RunSummary, config: Settings, deadline: float,
+                       tokens: RunTokens | None = None) -> None:
     """Proactively refreshes tokens near expiry and idle ones (daily), single-flight per connection."""
     ids = db.call("fanvue_connections_due_refresh", margin_seconds=config.token_refresh_margin_s + 300,
                   idle_seconds=config.token_idle_refresh_s, limit=50)
@@ -114,10 +163,11 @@ def refresh_due_tokens(db: Database, summary: RunSummary, config: Settings, dead
         current = db.call("fanvue_get_connection", connection_id=str(connection_id))
         if not current or current.get("status") != "active":
             continue
-        tokens = ConnectionTokens(db, str(connection_id), owner=summary.worker, config=config)
+        provider = (tokens.get(str(connection_id)) if tokens is not None
+                    else ConnectionTokens(db, str(connection_id), owner=summary.worker, config=config))
         try:
             # seen_version: an overlapping tick that already rotated this token makes ours a no-op
-            if tokens.refresh(force=True, seen_version=int(current.get("token_version") or 0)).refreshed:
+            if provider.refresh(force=True, seen_version=int(current.get("token_version") or 0)).refreshed:
                 summary.tokens_refreshed += 1
         except TokenError as exc:
             summary.token_errors.append({"connection_id": str(connection_id), "error": str(exc),
@@ -130,8 +180,6 @@ def run_sync(db: Database | None = None, *, kind: str = "cron", config: Settings
              refresh_tokens: bool = True,
              progress: Callable[[ModelResult], None] | None = None) -> RunSummary:
     """One cron (or reconcile) invocation. Stops claiming before the budget ends."""
-    import httpx
-
     from lib.db import get_database
 
     db = db or get_database()
@@ -147,32 +195,35 @@ def run_sync(db: Database | None = None, *, kind: str = "cron", config: Settings
     lock = threading.Lock()
     claimed_count = [0]
     error: str | None = None
+    tokens = RunTokens(db, worker=worker, config=config)
+    http = _LazyHttp(max_connections=config.sync_concurrency * 2)
+    claim = Claim(kind=kind, lease_seconds=int(config.sync_max_duration_s) + 60, not_attempted_since=run_end)
 
     try:
         if refresh_tokens:
-            refresh_due_tokens(db, summary, config, deadline)
+            refresh_due_tokens(db, summary, config, deadline, tokens)
     except DbError as exc:
         summary.token_errors.append({"error": describe_exception(exc)})
 
-    http = httpx.Client(timeout=20.0, limits=httpx.Limits(max_connections=config.sync_concurrency * 2))
+    def may_claim() -> bool:
+        if time.monotonic() >= deadline - 2:
+            return False
+        with lock:
+            if max_models is not None and claimed_count[0] >= max_models:
+                return False
+            claimed_count[0] += 1
+            return True
 
     def work_loop() -> None:
-        while time.monotonic() < deadline - 2:
-            with lock:
-                if max_models is not None and claimed_count[0] >= max_models:
-                    return
-                claimed_count[0] += 1
-            claimed = db.call("fanvue_claim_models", worker=worker, limit=1,
-                              lease_seconds=int(config.sync_max_duration_s) + 60, kind=kind,
-                              not_attempted_since=run_end)
-            if not claimed:
-                return
-            work = WorkItem.from_row(claimed[0])
+        work = (finish_and_claim(db, worker, run_id=None, result=None, config=config, claim=claim)
+                if may_claim() else None)
+        while work is not None:
             result = sync_one(db, work, worker=worker, config=config, run_end=run_end, deadline=deadline,
-                              options=options, http=http, progress=progress)
+                              options=options, http=http.get(), progress=progress, tokens=tokens)
             with lock:
                 summary.models.append(result)
-            finish_model(db, summary.run_id, worker, result, config)
+            work = finish_and_claim(db, worker, run_id=summary.run_id, result=result, config=config,
+                                    claim=claim if may_claim() else None)
 
     threads = [threading.Thread(target=_guard(work_loop, summary), name=f"sync-{i}", daemon=True)
                for i in range(config.sync_concurrency)]
@@ -193,6 +244,29 @@ def run_sync(db: Database | None = None, *, kind: str = "cron", config: Settings
                 summary={k: v for k, v in summary.as_json().items() if k != "models"},
                 error=error or getattr(summary, "_thread_error", None))
     return summary
+
+
+class _LazyHttp:
+    """The run's one httpx client, built when the first model is claimed: building it loads the CA
+    bundle (~0.1 s), which a tick with nothing due should not pay."""
+
+    def __init__(self, *, max_connections: int) -> None:
+        self._max = max_connections
+        self._lock = threading.Lock()
+        self._client: httpx.Client | None = None
+
+    def get(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                import httpx
+
+                self._client = httpx.Client(timeout=20.0, limits=httpx.Limits(max_connections=self._max))
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
 
 
 def _guard(loop: Callable[[], None], summary: RunSummary) -> Callable[[], None]:
@@ -232,8 +306,6 @@ ForceSyncResult = Synced | LeaseHeld
 def force_sync(db: Database, model_id: str, *, options: SyncOptions, config: Settings | None = None,
                budget_s: float | None = None) -> ForceSyncResult:
     """Syncs one model now under its lease, or says who holds the lease."""
-    import httpx
-
     config = config or settings()
     budget = budget_s if budget_s is not None else config.sync_budget_s
     worker = worker_id("force")
@@ -243,9 +315,12 @@ def force_sync(db: Database, model_id: str, *, options: SyncOptions, config: Set
         return acquired
     run = db.call("fanvue_start_run", kind="force", worker=worker, budget_seconds=int(budget))
     deadline = time.monotonic() + budget
-    with httpx.Client(timeout=20.0) as http:
-        result = sync_one(db, acquired, worker=worker, config=config,
-                          run_end=datetime.now(timezone.utc), deadline=deadline, options=options, http=http)
+    http = _LazyHttp(max_connections=10)
+    try:
+        result = sync_one(db, acquired, worker=worker, config=config, run_end=datetime.now(timezone.utc),
+                          deadline=deadline, options=options, http=http.get() if acquired.syncable else None)
+    finally:
+        http.close()
     if result.outcome == "ok":
         # Under the lease: make the stored totals and the daily roll-up equal the ledger again, even if
         # something bypassed the trigger (diagnose's ledger_equals_stored fix).

@@ -297,3 +297,34 @@ def test_get_profile(db, sql):
         "id": world.admin_id, "agency_id": world.agency_id, "role": "admin", "app_role": "admin"}
     assert db.call("fanvue_get_profile", user_id=world.member_id)["role"] == "member"
     assert db.call("fanvue_get_profile", user_id=str(uuid.uuid4())) is None
+
+
+def test_finish_and_claim_records_releases_and_claims_in_one_call(db, clean_db):
+    sql = clean_db
+    _, _, first = new_model(sql)
+    _, _, second = new_model(sql)
+    run = db.call("fanvue_start_run", kind="cron", worker="w1")
+    started = sql.execute("select now()").fetchone()[0]
+    out = db.call("fanvue_finish_and_claim", worker="w1", kind="cron", lease_seconds=120,
+                  not_attempted_since=started)
+    assert out["released"] is None
+    claimed = out["work"]["model_id"]
+    other = second if claimed == first else first
+    out = db.call("fanvue_finish_and_claim", worker="w1", model_id=claimed, run_id=run["id"], outcome="ok",
+                  stats={"fetched": 3, "inserted": 1}, next_sync_seconds=600, kind="cron", lease_seconds=120,
+                  not_attempted_since=started)
+    assert out["released"] is True and out["work"]["model_id"] == other
+    assert out["work"]["lease_owner"] == "w1"
+    state = sync_state(sql, claimed)
+    assert state["lease_owner"] is None and state["last_outcome"] == "ok"
+    row = sql.execute("select outcome, fetched, inserted from sync_run_models where run_id = %s and model_id = %s",
+                      (run["id"], claimed)).fetchone()
+    assert row == ("ok", 3, 1)
+    # the last model: released, nothing left to claim (the first is not due and was attempted this run)
+    out = db.call("fanvue_finish_and_claim", worker="w1", model_id=other, run_id=run["id"], outcome="failed",
+                  error="boom", next_sync_seconds=0, kind="cron", not_attempted_since=started)
+    assert out == {"released": True, "work": None}
+    assert sync_state(sql, other)["last_error"] == "boom"
+    # a non-holder releases nothing and, without a claim, takes nothing
+    assert db.call("fanvue_finish_and_claim", worker="intruder", model_id=other, outcome="ok",
+                   claim=False) == {"released": False, "work": None}

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -214,3 +215,45 @@ def test_force_sync_out_of_budget_answers_202_and_the_cron_finishes(stack, demo,
     assert mismatches(stack.sandbox, sql, with_spending={dora}) == []
     assert sql.execute("select backfill_completed_at is not null from fanvue_sync_state where model_id = %s",
                        (ava,)).fetchone()[0]
+
+
+class CountingDatabase:
+    """The real transport, counting the calls made through it by function name."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def call(self, function, **args):
+        with self._lock:
+            self.calls[function] += 1
+        return self.inner.call(function, **args)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_tick_with_nothing_new_makes_two_database_calls_per_model(stack, demo, sql):
+    """Between two models one call records, releases and claims; one token read per connection."""
+    from lib.config import settings
+    from lib.db import get_database
+    from lib.sync.runner import run_sync
+
+    config = settings()
+    run_sync(get_database(), kind="cron", config=config)  # everything due is stored
+    db = CountingDatabase(get_database())
+    summary = run_sync(db, kind="cron", config=config)  # SYNC_INTERVAL_S=0: every model is due again
+    models = len(summary.models)
+    assert models >= 1 and summary.status != "failed", summary.as_json()
+    connections = sql.execute("select count(*) from fanvue_connections where status = 'active'").fetchone()[0]
+    assert db.calls["fanvue_finish_and_claim"] == models + config.sync_concurrency  # + each worker's first claim
+    assert not {"fanvue_claim_models", "fanvue_release_model", "fanvue_record_run_model"} & set(db.calls)
+    assert db.calls["fanvue_claim_token_refresh"] <= connections, db.calls
+    # nothing new: one page per window, stored with one call (a personal model also reads spending)
+    assert summary.as_json()["totals"]["inserted"] == 0
+    assert db.calls["fanvue_ingest_page"] == sum(m.pages for m in summary.models) <= 2 * models, db.calls
+    recorded = sql.execute("select count(*) from sync_run_models where run_id = %s", (summary.run_id,)).fetchone()[0]
+    assert recorded == models
+    assert sql.execute("select count(*) from fanvue_sync_state where lease_owner = %s",
+                       (summary.worker,)).fetchone()[0] == 0  # every lease it took was released
