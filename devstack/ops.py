@@ -63,7 +63,8 @@ def sync(model_name: Optional[str], full: bool) -> int:
     with console.status(f"syncing {model['name']}{' (full history)' if full else ''}..."):
         outcome = force_sync(get_database(), str(model["id"]), options=SyncOptions(full=full))
     if isinstance(outcome, LeaseHeld):
-        console.print(f"a sync of {model['name']} is running ({outcome.holder}); try again later")
+        console.print(f"a {outcome.lease_kind or ''} sync of {model['name']} holds it until "
+                      f"{outcome.lease_expires_at}; try again later")
         return 3
     result = outcome.result
     console.print(f"{result.name}: {result.outcome}; fetched {result.fetched}, inserted {result.inserted}, "

@@ -188,7 +188,7 @@ def _judge(m: dict[str, Any], now: datetime, config: Settings, base_url: str, ag
                       "last_outcome": sync.get("last_outcome"), "last_error": sync.get("last_error")},
         "backfill": {"complete": sync.get("backfill_completed_at") is not None,
                      "completed_at": sync.get("backfill_completed_at"), "progress_pct": backfill_pct},
-        "lease": {"held": leased, "holder": sync.get("lease_owner") if leased else None,
+        "lease": {"held": leased,
                   "kind": sync.get("lease_kind") if leased else None,
                   "expires_at": sync.get("lease_expires_at") if leased else None},
         "incidents": incidents,

@@ -37,9 +37,10 @@ def force_sync_endpoint(request: Request) -> Response:
 
     quick_check(db, settings(), "force")
     if isinstance(outcome, LeaseHeld):
-        raise conflict("sync_in_progress", "a sync of this model is running; try again when it ends",
-                       holder=outcome.holder, lease_kind=outcome.lease_kind,
-                       lease_expires_at=outcome.lease_expires_at)
+        raise conflict("sync_in_progress",
+                       f"a {outcome.lease_kind or 'sync'} sync holds this model until {outcome.lease_expires_at}; "
+                       "try again when it ends (a worker that died frees the model when its lease expires)",
+                       lease_kind=outcome.lease_kind, lease_expires_at=outcome.lease_expires_at)
     result, run_id = outcome.result, outcome.run_id
     body = {
         "model": {"id": model["id"], "name": model["name"]},
