@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lib.config import Settings
+from lib.timeutil import maybe_utc
 from lib.db import Database
 from lib.safe_log import describe_exception
-from lib.sync.engine import SyncOptions, parse_time
+from lib.sync.engine import SyncOptions
 from lib.sync.runner import force_sync
 from lib.sync.work import LeaseHeld
 
@@ -61,7 +62,7 @@ def _sync_model(db: Database, config: Settings, model_id: str, event_at: datetim
             return _skip(model_id, "model_gone")
         if target.get("connection_status") != "active":
             return _skip(model_id, "needs_reconnect")
-        watermark = parse_time(target.get("watermark"))
+        watermark = maybe_utc(target.get("watermark"))
         if watermark is None or not target.get("backfill_completed_at"):
             return _skip(model_id, "backfill_pending")
         if watermark > event_at:

@@ -1,4 +1,5 @@
-"""Time rules shared by every module: parse what SQL and Fanvue send, write what Fanvue accepts.
+"""How every module reads a time from SQL rows, JSON or a setting (Fanvue's own date format lives
+in lib/fanvue/lines.py).
 
 All datetimes inside the product are timezone-aware UTC; naive input is read as UTC.
 """
@@ -20,9 +21,3 @@ def parse_utc(value: datetime | str) -> datetime:
 def maybe_utc(value: Any) -> datetime | None:
     """`parse_utc` for optional values: None or an empty string is None."""
     return parse_utc(value) if value else None
-
-
-def iso_ms(value: datetime) -> str:
-    """`2026-01-02T03:04:05.678Z`: the millisecond UTC form Fanvue's date filters and items use."""
-    utc = parse_utc(value)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
 from lib.config import Settings, settings
+from lib.timeutil import maybe_utc
 from lib.crypto import Cipher, DecryptionError, token_cipher
 from lib.db import Conflict, Database
 
@@ -42,14 +43,6 @@ class TokenError(Exception):
 def worker_id(prefix: str = "w") -> str:
     """A name for this process/thread, used as lease owner (visible in diagnostics)."""
     return f"{prefix}:{socket.gethostname()[:20]}:{os.getpid()}:{threading.get_ident() % 100000}:{secrets.token_hex(3)}"
-
-
-def _parse_time(value: Any) -> Optional[datetime]:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 @dataclass
@@ -116,7 +109,7 @@ class ConnectionTokens:
         except (DecryptionError, TypeError, KeyError):
             raise TokenError("stored access token cannot be decrypted (wrong TOKEN_ENCRYPTION_KEY?)") from None
         self._access = access
-        self._expires_at = _parse_time(connection.get("expires_at"))
+        self._expires_at = maybe_utc(connection.get("expires_at"))
         self._version = int(connection.get("token_version") or 0)
         return access
 
@@ -187,12 +180,12 @@ class ConnectionTokens:
                                   owner=self.owner, expected_version=version, access_enc=access_enc,
                                   refresh_enc=refresh_enc, key_id=self.cipher.current.kid,
                                   expires_at=tokens.expires_at,
-                                  scopes=_scopes(tokens.scope))
+                                  scopes=scopes_array(tokens.scope))
         except Conflict:
             raise TokenError("token changed while refreshing; the rotated pair could not be stored") from None
         self.refreshes += 1
         self._access = tokens.access_token
-        self._expires_at = _parse_time(stored.get("expires_at"))
+        self._expires_at = maybe_utc(stored.get("expires_at"))
         self._version = int(stored.get("token_version") or version + 1)
         return tokens.access_token
 
@@ -204,7 +197,8 @@ class ConnectionTokens:
         return self._http
 
 
-def _scopes(scope: Optional[str]) -> Any:
+def scopes_array(scope: str | None) -> Any:
+    """A grant's space-separated OAuth `scope` as the text[] the connection row stores (None if absent)."""
     from lib.db.transport import TextArray
 
     return TextArray(scope.split()) if scope else None

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from lib.config import Settings
+from lib.timeutil import parse_utc
 from lib.fanvue.routes import creator_route
 from lib.sync.work import WorkItem
 from lib.db import Database
@@ -45,7 +46,6 @@ def compare_models(db: Database, config: Settings, results: list[Any], deadline:
                    worker: str) -> tuple[list[dict[str, Any]], list[str]]:
     """(entries for fanvue_evaluate_incidents, errors). A model Fanvue could not answer for is left out
     (its incident neither opens nor clears)."""
-    from lib.sync.engine import parse_time
     from lib.sync.runner import make_client
 
     entries: list[dict[str, Any]] = []
@@ -84,7 +84,7 @@ def compare_models(db: Database, config: Settings, results: list[Any], deadline:
             "model_id": result.model_id,
             "unexplained": not (_explained(window_diff, int(row["window_pending_cents"]))
                                 and _explained(total_diff, int(row["before_end_pending_cents"]))),
-            "window_start": parse_time(start).isoformat(), "window_end": parse_time(end).isoformat(),
+            "window_start": parse_utc(start).isoformat(), "window_end": parse_utc(end).isoformat(),
             "fanvue_window_cents": fanvue_window, "ledger_window_cents": ledger_window,
             "fanvue_total_cents": fanvue_total, "ledger_total_cents": ledger_total,
             "pending_cents": int(row["before_end_pending_cents"]),

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from lib.config import Settings
+from lib.timeutil import maybe_utc
 from lib.db import Database
 
 # Problem code -> (severity, label). Severity 3 is broken, 2 needs attention, 1 notice, 0 info.
@@ -49,16 +50,10 @@ def ago(seconds: float | None) -> str:
     return f"{s // 86400} days ago"
 
 
-def _t(value: Any) -> datetime | None:
-    if not value:
-        return None
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
 def build_overview(db: Database, agency_id: str, *, config: Settings, base_url: str) -> dict[str, Any]:
     started = time.monotonic()
     facts = db.call("fanvue_agency_overview", agency_id=agency_id)
-    now = _t(facts["now"]) or datetime.now(timezone.utc)
+    now = maybe_utc(facts["now"]) or datetime.now(timezone.utc)
     by_model, agency_incidents = split_incidents(facts.get("incidents") or [])
     first = date.fromisoformat(str(facts["trend_start"]))
     days = [(first + timedelta(days=i)).isoformat() for i in range(int(facts["days"]))]
@@ -137,7 +132,7 @@ def _judge(m: dict[str, Any], now: datetime, config: Settings, base_url: str, ag
     if int(sync.get("consecutive_failures") or 0) > 0 or sync.get("last_outcome") == "failed":
         problems.append("failing")
         reasons.append(f"last sync failed: {sync.get('last_error') or sync.get('last_outcome')}")
-    success = _t(sync.get("last_success_at"))
+    success = maybe_utc(sync.get("last_success_at"))
     age = (now - success).total_seconds() if success else None
     overdue = connection is not None and (age is None or age > config.cron_overdue_s)
     if overdue and "needs_reconnect" not in problems:
@@ -155,12 +150,12 @@ def _judge(m: dict[str, Any], now: datetime, config: Settings, base_url: str, ag
     if not sync.get("backfill_completed_at") and connection is not None:
         problems.append("backfilling")
         if progress:
-            start, end, resume = _t(progress.get("start")), _t(progress.get("end")), _t(progress.get("resume_end"))
+            start, end, resume = maybe_utc(progress.get("start")), maybe_utc(progress.get("end")), maybe_utc(progress.get("resume_end"))
             if start and end and resume:
                 backfill_pct = round(100 * (end - resume).total_seconds() / max(1.0, (end - start).total_seconds()))
         reasons.append("first backfill " + (f"{backfill_pct}% done" if backfill_pct is not None else "not started"))
     problems.sort(key=lambda p: -PROBLEMS[p][0])
-    lease_expires = _t(sync.get("lease_expires_at"))
+    lease_expires = maybe_utc(sync.get("lease_expires_at"))
     leased = bool(sync.get("lease_owner")) and lease_expires is not None and lease_expires > now
     severity = PROBLEMS[problems[0]][0] if problems else 0
     status = problems[0] if problems else ("syncing" if leased else "ok")

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
 from lib.config import Settings
+from lib.timeutil import parse_utc
 from lib.fanvue.routes import creator_route
 from lib.db import Database
 from lib.safe_log import redact
@@ -61,7 +62,7 @@ class ProbeReport:
         result = cached.get("result") or {}
         report = cls(attempted=True, **{k: result.get(k) for k in cls.CACHED_FIELDS if k != "daily"})
         report.daily = list(result.get("daily") or [])
-        report.probed_at = datetime.fromisoformat(str(cached["probed_at"]))
+        report.probed_at = parse_utc(cached["probed_at"])
         report.source, report.age_s = "cache", int(cached.get("age_s") or 0)
         return report
 
@@ -127,7 +128,7 @@ def probe(db: Database, facts: dict[str, Any], config: Settings) -> ProbeReport:
             report.summary_all_time_net_cents = _cents(all_time.get("net"))
             watermark = facts["sync"].get("watermark")
             if watermark and not _low(report, client, config):
-                since = client.earnings_summary(creator, start=datetime.fromisoformat(str(watermark)))
+                since = client.earnings_summary(creator, start=parse_utc(watermark))
                 # totals.allTime ignores the date range; the range total is the sum of the breakdown.
                 report.since_watermark_gross_cents = _range_gross(since)
                 report.since_watermark_from = str(watermark)

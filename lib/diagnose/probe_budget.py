@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from lib.config import Settings
+from lib.timeutil import parse_utc
 from lib.db import Database
 from lib.diagnose.probe import ProbeReport, probe
 
@@ -46,8 +47,8 @@ def obtain(db: Database, facts: dict[str, Any], config: Settings) -> ProbeReport
 def _why_not_live(db: Database, facts: dict[str, Any], config: Settings, connection_id: str) -> str | None:
     sync = facts["sync"]
     expires = sync.get("lease_expires_at")
-    now = datetime.fromisoformat(str(facts["now"]))
-    if sync.get("lease_held") and expires and datetime.fromisoformat(str(expires)) > now:
+    now = parse_utc(facts["now"])
+    if sync.get("lease_held") and expires and parse_utc(expires) > now:
         return (f"live probe skipped: a sync ({sync.get('lease_kind') or 'unknown kind'}) holds this model until "
                 f"{_hm(expires)} and needs the creator's rate limit")
     if config.diagnose_probes_per_min > 0:
@@ -61,4 +62,4 @@ def _why_not_live(db: Database, facts: dict[str, Any], config: Settings, connect
 
 
 def _hm(value: Any) -> str:
-    return datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return parse_utc(value).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -8,7 +8,7 @@ from urllib.parse import urlencode, urlsplit
 from lib.http.access import resolve_model
 from lib.config import Settings, settings
 from lib.db import get_database
-from lib.db.transport import TextArray
+
 from lib.http.errors import ApiError, bad_request, conflict, forbidden, not_found
 from lib.http.response import Response, json_response
 from lib.http.shell import Principal, Request
@@ -163,7 +163,7 @@ def _complete(state: Any, code: str, config: Settings) -> Response:
     from lib.fanvue import oauth
     from lib.fanvue.client import FanvueClient
     from lib.fanvue.errors import FanvueError, OAuthError
-    from lib.tokens import encrypt_token_pair
+    from lib.tokens import encrypt_token_pair, scopes_array
 
     db = get_database()
     _current_admin(db, state.user_id, state.agency_id)
@@ -196,7 +196,7 @@ def _complete(state: Any, code: str, config: Settings) -> Response:
         saved = db.call("fanvue_complete_connection", user_id=state.user_id, agency_id=state.agency_id,
                         kind=state.kind, fanvue_user_uuid=me.uuid, handle=me.handle, access_enc=access_enc,
                         refresh_enc=refresh_enc, key_id=cipher.current.kid, expires_at=tokens.expires_at,
-                        scopes=TextArray((tokens.scope or scopes_for(state.kind, config)).split()),
+                        scopes=scopes_array(tokens.scope or scopes_for(state.kind, config)),
                         creators=targets)
     except Conflict as exc:
         raise conflict("creator_already_linked", exc.message[:300] + "; nothing was saved, start again once "

@@ -4,12 +4,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from lib.http.access import resolve_connection
+from lib.timeutil import maybe_utc
 from lib.config import settings
 from lib.db import get_database
 from lib.http.errors import ApiError
 from lib.http.response import Response, json_response
 from lib.http.shell import Request
-from lib.tokens import ConnectionTokens, TokenError, _parse_time
+from lib.tokens import ConnectionTokens, TokenError
 
 
 def refresh_endpoint(request: Request) -> Response:
@@ -30,7 +31,7 @@ def refresh_endpoint(request: Request) -> Response:
                        details={"connection_id": connection["id"], "status": current.get("status"),
                                 "reconnect_url": _reconnect_url(current) if exc.needs_reconnect else None}) from None
     current = db.call("fanvue_get_connection", connection_id=connection["id"])
-    expires_at = _parse_time(current.get("expires_at"))
+    expires_at = maybe_utc(current.get("expires_at"))
     seconds_left = int((expires_at - datetime.now(timezone.utc)).total_seconds()) if expires_at else None
     return json_response({
         "connection_id": connection["id"], "kind": current.get("kind"), "status": current.get("status"),

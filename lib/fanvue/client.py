@@ -38,7 +38,7 @@ from .errors import (
     FanvueNotFound,
     FanvueRateLimited,
     FanvueUnavailable,
-    redact,
+    mask_secrets,
 )
 from .models import (
     CREATORS,
@@ -50,6 +50,7 @@ from .models import (
     SpendingPage,
     parse_lines,
 )
+from .lines import iso_utc
 from .ratelimit import Pacer, parse_retry_after, shared_pacer
 
 __all__ = [
@@ -109,17 +110,6 @@ class ProbeResult:
     rate_limit_remaining: int | None
     user_uuid: str | None = None
     error: str | None = None
-
-
-def iso_utc(value: datetime) -> str:
-    """``2024-01-15T00:00:00.000Z``: UTC with milliseconds, as Fanvue itself writes dates.
-
-    Naive datetimes are refused: guessing a zone is how day boundaries silently shift.
-    """
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("datetime must be timezone-aware (use UTC)")
-    utc = value.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def _int_or_none(raw: str | None) -> int | None:
@@ -404,7 +394,7 @@ class FanvueClient:
                 self._backoff(failures, path, "unreadable body")
                 continue
 
-            detail = redact(_server_detail(_safe_json(response)) or "", token) or None
+            detail = mask_secrets(_server_detail(_safe_json(response)) or "", token) or None
             if status == 401:
                 if refreshed:
                     raise FanvueAuthError(

@@ -21,14 +21,15 @@ __all__ = [
     "OAuthError",
     "InvalidGrant",
     "OAuthUnavailable",
-    "redact",
+    "mask_secrets",
 ]
 
 _MAX_DETAIL = 300
 
 
-def redact(text: str, *secrets: str | None) -> str:
-    """Replace every occurrence of each non-empty secret in ``text`` with ``[redacted]``.
+def mask_secrets(text: str, *secrets: str | None) -> str:
+    """Replace every occurrence of each known secret value in ``text`` with ``[redacted]`` (the
+    pattern-based redaction of log lines is lib.safe_log.redact; this package imports nothing of lib).
 
     Belt and braces: messages are built from server text that should never echo a secret, but a
     misbehaving server (or proxy) might, and a leaked refresh token is a stolen connection.

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 __all__ = ["Line", "parse_lines", "EarningsPage", "SpendingPage", "EARNING_SOURCES", "SPENDING_SOURCES",
-           "exact_cents"]
+           "exact_cents", "iso_utc"]
 
 
 def exact_cents(value: Any) -> int:
@@ -61,6 +61,17 @@ class Line:
 
 
 _UTC = timezone.utc
+
+
+def iso_utc(value: datetime) -> str:
+    """``2024-01-15T00:00:00.000Z``: UTC with milliseconds, as Fanvue itself writes dates.
+
+    Naive datetimes are refused: guessing a zone is how day boundaries silently shift.
+    """
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("datetime must be timezone-aware (use UTC)")
+    utc = value.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def _date(value: Any) -> datetime:

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from .errors import InvalidGrant, OAuthError, OAuthOutcomeUnknown, OAuthUnavailable, redact
+from .errors import InvalidGrant, OAuthError, OAuthOutcomeUnknown, OAuthUnavailable, mask_secrets
 from .models import TokenSet
 
 __all__ = [
@@ -161,13 +161,13 @@ def _token_request(
         # old one must not be presented again. (A connection dropped without any answer is treated as
         # not processed - the usual case for a proxy or load balancer reset - and stays retryable.)
         raise OAuthOutcomeUnknown(
-            redact(f"token endpoint answer lost: {type(exc).__name__}", *hidden), error="outcome_unknown",
+            mask_secrets(f"token endpoint answer lost: {type(exc).__name__}", *hidden), error="outcome_unknown",
         ) from None
     except httpx.HTTPError as exc:
         # Never sent (connect error/timeout, pool timeout): nothing happened at Fanvue, safe to retry.
         # The message of an httpx transport error names the host, never the body; redact anyway.
         raise OAuthUnavailable(
-            redact(f"token endpoint unreachable: {type(exc).__name__}: {exc}", *hidden),
+            mask_secrets(f"token endpoint unreachable: {type(exc).__name__}: {exc}", *hidden),
             error="transport_error",
         ) from None
     body = _json_or_none(response)
@@ -209,7 +209,7 @@ def _error_from(status: int, body: Any, hidden: tuple[str, ...]) -> OAuthError:
     if isinstance(body, dict):
         error = body.get("error") if isinstance(body.get("error"), str) else None
         desc = body.get("error_description")
-        description = redact(desc, *hidden) if isinstance(desc, str) else None
+        description = mask_secrets(desc, *hidden) if isinstance(desc, str) else None
     if error == "invalid_grant":
         return InvalidGrant(description, status=status)
     if status >= 500:

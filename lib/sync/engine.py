@@ -17,13 +17,14 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from lib.config import Settings
+from lib.timeutil import maybe_utc
 from lib.db import Conflict, Database, DbError
 from lib.fanvue.errors import DeadlineExceeded, FanvueError
 from lib.fanvue.lines import EARNING_SOURCES, SPENDING_SOURCES
 from lib.safe_log import redact
 from lib.sync.paging import FetchPage, Page, WalkedPage, WalkStopped, earnings_fetch, spending_fetch, walk
 from lib.sync.rows import earning_rows, spending_rows
-from lib.sync.work import WorkItem, parse_time
+from lib.sync.work import WorkItem
 
 if TYPE_CHECKING:
     from lib.fanvue.client import FanvueClient
@@ -146,7 +147,7 @@ class ModelSync:
 
     # -- windows
     def _floor(self) -> datetime:
-        return parse_time(self.config.sync_history_floor) or datetime(2019, 1, 1, tzinfo=timezone.utc)
+        return maybe_utc(self.config.sync_history_floor) or datetime(2019, 1, 1, tzinfo=timezone.utc)
 
     def _windows(self, stream: str) -> list[Window]:
         work, options, end = self.work, self.options, self.run_end

@@ -16,12 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from lib.fanvue.lines import Line
-
-
-def ms_iso(value: datetime) -> str:
-    value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+from lib.fanvue.lines import Line, iso_utc
 
 
 def _natural_hash(kind: str, item: Line, date: str) -> str:
@@ -42,7 +37,7 @@ def earning_rows(items: Iterable[Line], raws: Iterable[dict[str, Any]]) -> list[
     seen: Counter[str] = Counter()
     rows = []
     for item, raw in zip(items, raws):
-        date = ms_iso(item.date)
+        date = iso_utc(item.date)
         order_id = item.transaction_order_id
         if order_id:
             key = f"o:{order_id}:{item.source}"
@@ -58,7 +53,7 @@ def spending_rows(items: Iterable[Line], raws: Iterable[dict[str, Any]]) -> list
     seen: Counter[str] = Counter()
     rows = []
     for item, raw in zip(items, raws):
-        date = ms_iso(item.date)
+        date = iso_utc(item.date)
         kind = "chargeback" if item.source == "chargeback" else "refund"
         digest = _natural_hash(kind, item, date)
         key = f"r:{digest}:{seen[digest]}"

@@ -7,18 +7,12 @@ that reads its keys.
 from __future__ import annotations
 
 from lib.fanvue.routes import is_personal
+from lib.timeutil import maybe_utc
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO-8601 timestamp from JSON (``...Z`` or an offset), or None."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def _str(value: Any) -> str | None:
@@ -35,10 +29,10 @@ class PendingWindow:
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> PendingWindow:
-        start, end = parse_time(value["start"]), parse_time(value["end"])
+        start, end = maybe_utc(value["start"]), maybe_utc(value["end"])
         if start is None or end is None:
             raise ValueError("a pending window needs start and end")
-        return cls(start, end, parse_time(value.get("resume_end")))
+        return cls(start, end, maybe_utc(value.get("resume_end")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +70,10 @@ class WorkItem:
             connection_kind=_str(row.get("connection_kind")),
             connection_status=_str(row.get("connection_status")),
             connection_user_uuid=_str(row.get("connection_user_uuid")),
-            history_start=parse_time(row.get("history_start")),
-            watermark=parse_time(row.get("watermark")),
-            spending_watermark=parse_time(row.get("spending_watermark")),
-            backfill_completed_at=parse_time(row.get("backfill_completed_at")),
+            history_start=maybe_utc(row.get("history_start")),
+            watermark=maybe_utc(row.get("watermark")),
+            spending_watermark=maybe_utc(row.get("spending_watermark")),
+            backfill_completed_at=maybe_utc(row.get("backfill_completed_at")),
             progress={stream: PendingWindow.from_json(w) for stream, w in progress.items() if w},
             lease_owner=_str(row.get("lease_owner")),
             revenue_gross_cents=None if revenue is None else int(revenue),
