@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from lib.config import Settings
+from lib.money import usd
 from lib.timeutil import maybe_utc
 from lib.db import Database
 
@@ -27,14 +28,6 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 }
 STATUS_LABEL = {**{code: label for code, (_, label) in PROBLEMS.items()}, "ok": "healthy", "syncing": "syncing"}
 DISCREPANT_SEVERITY = 2
-
-
-def usd(cents: int | None) -> str:
-    """Integer cents to a dollar string, only at the moment it is shown."""
-    if cents is None:
-        return "n/a"
-    sign = "-" if cents < 0 else ""
-    return f"{sign}${abs(cents) // 100:,}.{abs(cents) % 100:02d}"
 
 
 def ago(seconds: float | None) -> str:

@@ -11,7 +11,8 @@ import hashlib
 import html
 from typing import Any
 
-from lib.diagnose.overview import ago, incident_text, usd
+from lib.diagnose.overview import ago, incident_text
+from lib.money import usd
 
 BADGE = {3: "bad", 2: "warn", 1: "note", 0: "good"}
 

@@ -5,6 +5,7 @@ import html
 from typing import Any
 
 from lib.diagnose.legacy import as_lines
+from lib.money import usd
 
 MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
 
@@ -19,7 +20,7 @@ def as_text(report: dict[str, Any]) -> str:
         f = report["fanvue"]
         total = f.get("account_total_cents")
         lines.append(f"Fanvue: HTTP {f.get('status_code')} in {f.get('latency_ms')} ms, account total "
-                     f"{'n/a' if total is None else f'${total / 100:,.2f}'}")
+                     f"{usd(total)}")
     lines += as_lines(report.get("legacy"))
     lines.append("")
     for c in report["checks"]:
@@ -42,7 +43,10 @@ def _nice_step(peak_cents: int, ticks: int = 4) -> int:
 
 
 def _usd_axis(cents: int) -> str:
-    return f"${cents / 100:,.0f}" if cents % 100 == 0 or cents >= 100_000 else f"${cents / 100:,.2f}"
+    """Axis ticks read as whole dollars when the tick is whole or large."""
+    if cents % 100 == 0 or cents >= 100_000:
+        return usd((cents + 50) // 100 * 100)[:-3]
+    return usd(cents)
 
 
 def _chart(days: list[dict[str, Any]]) -> str:
@@ -91,14 +95,14 @@ def _chart(days: list[dict[str, Any]]) -> str:
             parts.append(f'<polyline class="{key}" fill="none" stroke="{color}" stroke-width="2"{dash} '
                          f'points="{line}"/>')
     for i, d in enumerate(days):
-        fanvue = "" if d["fanvue_cents"] is None else f", Fanvue ${d['fanvue_cents'] / 100:,.2f}"
-        label = f"{d['day']}: ledger ${(d['ledger_cents'] or 0) / 100:,.2f}{fanvue}"
+        fanvue = "" if d["fanvue_cents"] is None else f", Fanvue {usd(d['fanvue_cents'])}"
+        label = f"{d['day']}: ledger {usd(d['ledger_cents'] or 0)}{fanvue}"
         parts.append(f'<circle class="point" cx="{x(i):.1f}" cy="{y(d["ledger_cents"] or 0):.1f}" r="3" '
                      f'fill="#2563eb"><title>{e(label)}</title></circle>')
     parts.append("</svg>")
     legend = (f'<p class="legend"><span class="ledger">&#9632; ledger</span> '
               f'<span class="fanvue">&#9632; Fanvue daily summary</span> '
-              f'(peak ${peak / 100:,.2f}/day, {e(days[0]["day"])} to {e(days[-1]["day"])}; '
+              f'(peak {usd(peak)}/day, {e(days[0]["day"])} to {e(days[-1]["day"])}; '
               f'hover a point for its value)</p>')
     return "".join(parts) + legend
 
