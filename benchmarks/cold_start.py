@@ -13,6 +13,7 @@ Requests per file:
 
     .venv/bin/python benchmarks/cold_start.py --runs 5
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import OURS_PY, ROOT, Postgres, busy_other_cpu, machine_note, median, save_results, table  # noqa: E402
+from _common import OURS_PY, ROOT, Postgres, busy_other_cpu, machine_note, median, save_results, table
 
 DB_NAME = "bench_cold"
 
@@ -64,23 +65,38 @@ print(data.split(b"\r\n", 1)[0].decode())
 def setup(pg: Postgres) -> tuple[str, dict[str, str], dict[str, str]]:
     import psycopg
 
-    from lib.crypto import new_key_text
     from devstack.tokens import mint_dashboard_token
+    from lib.crypto import new_key_text
 
     url = pg.fresh_database(DB_NAME)
     agency, admin, model = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("insert into agencies (id, name) values (%s, 'Cold agency')", (agency,))
         conn.execute("insert into profiles (id, agency_id, role) values (%s, %s, 'admin')", (admin, agency))
-        conn.execute("insert into models (id, agency_id, name, fanvue_user_uuid) values (%s, %s, 'Cold model', %s)",
-                     (model, agency, str(uuid.uuid4())))
-    jwt_secret, issuer, cron = "bench-jwt-" + uuid.uuid4().hex * 2, "http://127.0.0.1:54321/auth/v1", "bench-cron-" + uuid.uuid4().hex
+        conn.execute(
+            "insert into models (id, agency_id, name, fanvue_user_uuid) values (%s, %s, 'Cold model', %s)",
+            (model, agency, str(uuid.uuid4())),
+        )
+    jwt_secret, issuer, cron = (
+        "bench-jwt-" + uuid.uuid4().hex * 2,
+        "http://127.0.0.1:54321/auth/v1",
+        "bench-cron-" + uuid.uuid4().hex,
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FANVUE_", "SYNC_", "SUPABASE_", "DATABASE_"))}
-    env.update({"DATABASE_URL": url, "CRON_SECRET": cron, "SUPABASE_JWT_SECRET": jwt_secret,
-                "SUPABASE_JWT_ISSUER": issuer, "TOKEN_ENCRYPTION_KEY": new_key_text("cold"),
-                "FANVUE_CLIENT_ID": "cold-client", "FANVUE_CLIENT_SECRET": "cold-secret",
-                "FANVUE_API_BASE": "http://127.0.0.1:9", "FANVUE_AUTH_BASE": "http://127.0.0.1:9",
-                "PUBLIC_BASE_URL": "http://127.0.0.1:3000"})
+    env.update(
+        {
+            "DATABASE_URL": url,
+            "CRON_SECRET": cron,
+            "SUPABASE_JWT_SECRET": jwt_secret,
+            "SUPABASE_JWT_ISSUER": issuer,
+            "TOKEN_ENCRYPTION_KEY": new_key_text("cold"),
+            "FANVUE_CLIENT_ID": "cold-client",
+            "FANVUE_CLIENT_SECRET": "cold-secret",
+            "FANVUE_API_BASE": "http://127.0.0.1:9",
+            "FANVUE_AUTH_BASE": "http://127.0.0.1:9",
+            "PUBLIC_BASE_URL": "http://127.0.0.1:3000",
+        }
+    )
     user_jwt = mint_dashboard_token(admin, jwt_secret, issuer)
     ids = {"agency": agency, "model": model, "jwt": user_jwt, "cron": cron}
     return url, env, ids
@@ -119,7 +135,9 @@ def run_measured(argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> tupl
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    status = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else f"rc={proc.returncode} {proc.stderr[-200:]}"
+    status = (
+        proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else f"rc={proc.returncode} {proc.stderr[-200:]}"
+    )
     return wall, status, cpu
 
 
@@ -127,13 +145,19 @@ def import_profile(path: Path, env: dict[str, str], request: tuple[str, str, str
     """Cumulative import time (-X importtime) of the heaviest top-level packages for one request."""
     method, target, auth = request
     e = dict(env, BENCH_FILE=str(path), BENCH_METHOD=method, BENCH_TARGET=target, BENCH_AUTH=auth)
-    proc = subprocess.run([str(OURS_PY), "-X", "importtime", "-c", CHILD], env=e, cwd=str(ROOT), capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [str(OURS_PY), "-X", "importtime", "-c", CHILD],
+        env=e,
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     rows = []
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
             continue
-        parts = line[len("import time:"):].split("|")
+        parts = line[len("import time:") :].split("|")
         try:
             cumulative = int(parts[1].strip())
         except ValueError:
@@ -151,11 +175,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--imports", type=int, default=8, help="show the N heaviest imports of each real request")
     p.add_argument("--name", default="cold_start")
-    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
-                   help="extra environment for every child (to measure another setting)")
+    p.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for every child (to measure another setting)",
+    )
     p.add_argument("--only", default="", help="comma list of route substrings to measure (default: all)")
-    p.add_argument("--base-root", type=Path, help="another checkout: each run of ours is followed by one of its "
-                   "same api/ file, and the table shows both medians and the ratio")
+    p.add_argument(
+        "--base-root",
+        type=Path,
+        help="another checkout: each run of ours is followed by one of its "
+        "same api/ file, and the table shows both medians and the ratio",
+    )
     a = p.parse_args(argv)
 
     from devstack.server import route_table
@@ -167,14 +200,15 @@ def main(argv: list[str] | None = None) -> int:
     profiles: dict[str, list[tuple[float, str]]] = {}
     raw: dict[str, Any] = {}
     try:
-        url, env, ids = setup(pg)
+        _url, env, ids = setup(pg)
         env.update(dict(kv.split("=", 1) for kv in a.env))
         base_env = {k: v for k, v in env.items()}
         run_once([str(OURS_PY), "-c", "pass"], base_env)
         baseline = [run_once([str(OURS_PY), "-c", "pass"], base_env)[0] for _ in range(a.runs)]
         base_ms = median(baseline) * 1000
-        rows.append(["python -c pass", "", "", base_ms, min(baseline) * 1000, "", ""]
-                    + (["", "", ""] if a.base_root else []))
+        rows.append(
+            ["python -c pass", "", "", base_ms, min(baseline) * 1000, "", ""] + (["", "", ""] if a.base_root else [])
+        )
         for route, path in route_table().items():
             if a.only and not any(part in route for part in a.only.split(",")):
                 continue
@@ -196,29 +230,48 @@ def main(argv: list[str] | None = None) -> int:
                         base_times.append(w)
                         base_cpus.append(c)
                 med = median(times) * 1000
-                row = [path.relative_to(ROOT).as_posix(), kind, " / ".join(sorted(statuses)), med,
-                       min(times) * 1000, med - base_ms, median(cpus) * 1000]
+                row = [
+                    path.relative_to(ROOT).as_posix(),
+                    kind,
+                    " / ".join(sorted(statuses)),
+                    med,
+                    min(times) * 1000,
+                    med - base_ms,
+                    median(cpus) * 1000,
+                ]
                 if other is not None:
-                    row += [median(base_times) * 1000, median(base_cpus) * 1000,
-                            f"{med / (median(base_times) * 1000):.2f}"]
+                    row += [
+                        median(base_times) * 1000,
+                        median(base_cpus) * 1000,
+                        f"{med / (median(base_times) * 1000):.2f}",
+                    ]
                 rows.append(row)
                 raw[f"{route} {kind}"] = {"times_ms": [round(t * 1000, 1) for t in times], "status": sorted(statuses)}
                 if kind == "real" and a.imports:
                     profiles[f"{path.relative_to(ROOT).as_posix()} ({kind})"] = import_profile(
-                        path, env, (method, target, auth), a.imports)
+                        path, env, (method, target, auth), a.imports
+                    )
     finally:
         pg.drop_database(DB_NAME)
     after = machine_note()
-    print(table(["file", "request", "answer", f"median ms ({a.runs})", "min ms", "over `pass` ms", "CPU ms"]
-                + (["base median ms", "base CPU ms", "ours/base"] if a.base_root else []), rows))
+    print(
+        table(
+            ["file", "request", "answer", f"median ms ({a.runs})", "min ms", "over `pass` ms", "CPU ms"]
+            + (["base median ms", "base CPU ms", "ours/base"] if a.base_root else []),
+            rows,
+        )
+    )
     if profiles:
         print("\nheaviest imports (cumulative ms, -X importtime, one run):")
         for name, prof in profiles.items():
             print(f"  {name}: " + ", ".join(f"{mod} {ms:.0f}" for ms, mod in prof))
-    print(f"\nDATABASE_URL direct transport; machine {after['cores']} cores, load before {before['load']} after "
-          f"{after['load']}, other processes' CPU at start {other_cpu}%")
-    save_results(a.name, {"machine_before": before, "machine_after": after, "rows": rows, "raw": raw,
-                          "imports": profiles})
+    print(
+        f"\nDATABASE_URL direct transport; machine {after['cores']} cores, load before {before['load']} after "
+        f"{after['load']}, other processes' CPU at start {other_cpu}%"
+    )
+    save_results(
+        a.name, {"machine_before": before, "machine_after": after, "rows": rows, "raw": raw, "imports": profiles}
+    )
     return 0
 
 

@@ -11,6 +11,7 @@ the endpoint over real HTTP (keep-alive, one client), then the SQL call fanvue_d
 (psycopg, same count). Target: p50 < 50 ms at 1,000,000 rows. --explain prints EXPLAIN ANALYZE of
 every sub-query of fanvue_diagnosis_facts.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,20 @@ JWT_SECRET = "bench-jwt-secret-" + uuid.uuid4().hex + uuid.uuid4().hex
 ISSUER = "http://127.0.0.1:54321/auth/v1"
 BATCH = 100_000  # rows per INSERT: the trigger's transition table is aggregated as one jsonb
 
-SOURCES = ["subscription", "renewal", "message", "tip", "post", "mediaLink", "checkoutLink", "affiliate",
-           "referral", "appStore", "liveStream", "giveaway"]
+SOURCES = [
+    "subscription",
+    "renewal",
+    "message",
+    "tip",
+    "post",
+    "mediaLink",
+    "checkoutLink",
+    "affiliate",
+    "referral",
+    "appStore",
+    "liveStream",
+    "giveaway",
+]
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -81,11 +94,13 @@ def seed(url: str, rows: int, key_text: str) -> dict[str, str]:
             " refresh_token_enc, token_key_id, expires_at, scopes, last_refresh_at, last_refresh_outcome)"
             " values (%s, 'agency', %s, 'agency', %s, %s, %s, now() + interval '1 hour',"
             " '{openid,read:creator,read:insights}', now(), 'connected') returning id",
-            (agency_id, str(uuid.uuid4()), access_enc, refresh_enc, key_text.split(":")[0])).fetchone()[0]
+            (agency_id, str(uuid.uuid4()), access_enc, refresh_enc, key_text.split(":")[0]),
+        ).fetchone()[0]
         model_id = sql.execute(
             "insert into models (agency_id, name, fanvue_user_uuid, fanvue_handle, connection_id)"
             " values (%s, 'Million Mia', %s, 'mia', %s) returning id",
-            (agency_id, creator_uuid, connection_id)).fetchone()[0]
+            (agency_id, creator_uuid, connection_id),
+        ).fetchone()[0]
         # 3 years back from now, evenly spaced; 0.5% refunds, 1% legacy rows without an order id,
         # the last 7 days pending; raw is a realistic ~250-byte item.
         span_s = 3 * 365 * 86400
@@ -116,21 +131,32 @@ def seed(url: str, rows: int, key_text: str) -> dict[str, str]:
                      from generate_series(%(lo)s::bigint, %(hi)s::bigint) g,
                           lateral (select now() - make_interval(secs => %(span)s::double precision
                                                                 * (%(rows)s - g) / %(rows)s) as ts) t""",
-                {"model": model_id, "sources": SOURCES, "lo": lo, "hi": hi, "span": span_s, "rows": rows})
+                {"model": model_id, "sources": SOURCES, "lo": lo, "hi": hi, "span": span_s, "rows": rows},
+            )
             print(f"  loaded {hi:>9,} rows ({time.perf_counter() - started:.0f} s)", flush=True)
-        sql.execute("update fanvue_sync_state set history_start = now() - interval '4 years', watermark = now(),"
-                    " backfill_completed_at = now(), last_attempt_at = now(), last_success_at = now(),"
-                    " last_outcome = 'ok', next_sync_at = now() + interval '15 minutes' where model_id = %s",
-                    (model_id,))
-        run = sql.execute("insert into sync_runs (kind, worker, status, finished_at) values"
-                          " ('cron', 'bench', 'ok', now()) returning id").fetchone()[0]
-        sql.execute("insert into sync_run_models (run_id, model_id, agency_id, outcome, started_at, finished_at)"
-                    " values (%s, %s, %s, 'ok', now(), now())", (run, model_id, agency_id))
+        sql.execute(
+            "update fanvue_sync_state set history_start = now() - interval '4 years', watermark = now(),"
+            " backfill_completed_at = now(), last_attempt_at = now(), last_success_at = now(),"
+            " last_outcome = 'ok', next_sync_at = now() + interval '15 minutes' where model_id = %s",
+            (model_id,),
+        )
+        run = sql.execute(
+            "insert into sync_runs (kind, worker, status, finished_at) values"
+            " ('cron', 'bench', 'ok', now()) returning id"
+        ).fetchone()[0]
+        sql.execute(
+            "insert into sync_run_models (run_id, model_id, agency_id, outcome, started_at, finished_at)"
+            " values (%s, %s, %s, 'ok', now(), now())",
+            (run, model_id, agency_id),
+        )
         sql.execute("vacuum (analyze) fanvue_transactions")
         sql.execute("vacuum (analyze) fanvue_ledger_daily")
         sql.execute("analyze")
-        check = sql.execute("select transaction_count + refund_count, (select count(*) from fanvue_transactions)"
-                            " from models where id = %s", (model_id,)).fetchone()
+        check = sql.execute(
+            "select transaction_count + refund_count, (select count(*) from fanvue_transactions)"
+            " from models where id = %s",
+            (model_id,),
+        ).fetchone()
         assert check[0] == check[1] == rows, check
     return {"agency_id": agency_id, "admin_id": admin_id, "model_id": str(model_id)}
 
@@ -194,13 +220,18 @@ def explain(url: str, model_id: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        watermark = conn.execute("select watermark from fanvue_sync_state where model_id = %s", (model_id,)).fetchone()[0]
+        watermark = conn.execute("select watermark from fanvue_sync_state where model_id = %s", (model_id,)).fetchone()[
+            0
+        ]
         for name, query in EXPLAIN_PARTS.items():
-            plan = conn.execute("explain (analyze, buffers, format json) " + query,
-                                {"m": model_id, "w": watermark}).fetchone()[0][0]
+            plan = conn.execute(
+                "explain (analyze, buffers, format json) " + query, {"m": model_id, "w": watermark}
+            ).fetchone()[0][0]
             top = plan["Plan"]
-            print(f"  {name:<30} {plan['Execution Time']:8.2f} ms  {top['Node Type']}"
-                  f"{' / ' + top['Plans'][0]['Node Type'] if top.get('Plans') else ''}")
+            print(
+                f"  {name:<30} {plan['Execution Time']:8.2f} ms  {top['Node Type']}"
+                f"{' / ' + top['Plans'][0]['Node Type'] if top.get('Plans') else ''}"
+            )
 
 
 def main() -> int:
@@ -209,16 +240,20 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE every sub-query")
-    parser.add_argument("--apply-sql", type=Path, default=None,
-                        help="an extra SQL file applied after the migrations (to measure a change)")
+    parser.add_argument(
+        "--apply-sql",
+        type=Path,
+        default=None,
+        help="an extra SQL file applied after the migrations (to measure a change)",
+    )
     args = parser.parse_args()
 
-    from lib.config import reset_settings
-    from lib.crypto import new_key_text
-    from lib.db import reset_database
     from devstack.embedded import start_embedded
     from devstack.server import FunctionServer
     from devstack.tokens import mint_dashboard_token
+    from lib.config import reset_settings
+    from lib.crypto import new_key_text
+    from lib.db import reset_database
 
     command = f"python benchmarks/diagnose_latency.py --rows {args.rows}"
     server = start_embedded(DATA_DIR)
@@ -235,8 +270,15 @@ def main() -> int:
     ids = seed(url, args.rows, key_text)
     print(f"seeded {args.rows:,} rows in {time.perf_counter() - started:.0f} s")
 
-    os.environ.update({"DATABASE_URL": url, "SUPABASE_JWT_SECRET": JWT_SECRET, "SUPABASE_JWT_ISSUER": ISSUER,
-                       "TOKEN_ENCRYPTION_KEY": key_text, "PUBLIC_BASE_URL": "http://127.0.0.1:3000"})
+    os.environ.update(
+        {
+            "DATABASE_URL": url,
+            "SUPABASE_JWT_SECRET": JWT_SECRET,
+            "SUPABASE_JWT_ISSUER": ISSUER,
+            "TOKEN_ENCRYPTION_KEY": key_text,
+            "PUBLIC_BASE_URL": "http://127.0.0.1:3000",
+        }
+    )
     reset_settings()
     reset_database()
     functions = FunctionServer(("127.0.0.1", 0))
@@ -254,21 +296,35 @@ def main() -> int:
     assert not failing, failing
 
     result = {
-        "rows": args.rows, "requests": args.requests, "ledger_method": body["revenue"]["ledger"]["method"],
-        "http_p50_ms": round(percentile(http_ms, 50), 1), "http_p95_ms": round(percentile(http_ms, 95), 1),
-        "http_p99_ms": round(percentile(http_ms, 99), 1), "http_mean_ms": round(statistics.mean(http_ms), 1),
-        "sql_p50_ms": round(percentile(sql_ms, 50), 1), "sql_p95_ms": round(percentile(sql_ms, 95), 1),
+        "rows": args.rows,
+        "requests": args.requests,
+        "ledger_method": body["revenue"]["ledger"]["method"],
+        "http_p50_ms": round(percentile(http_ms, 50), 1),
+        "http_p95_ms": round(percentile(http_ms, 95), 1),
+        "http_p99_ms": round(percentile(http_ms, 99), 1),
+        "http_mean_ms": round(statistics.mean(http_ms), 1),
+        "sql_p50_ms": round(percentile(sql_ms, 50), 1),
+        "sql_p95_ms": round(percentile(sql_ms, 95), 1),
         "sql_p99_ms": round(percentile(sql_ms, 99), 1),
         "server_duration_ms_last": body["duration_ms"],
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                    "load": [round(x, 2) for x in os.getloadavg()]},
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "load": [round(x, 2) for x in os.getloadavg()],
+        },
     }
-    print(f"\nGET /api/fanvue/diagnose-revenue?probe=false, {args.rows:,} transactions, "
-          f"{args.requests} requests after {args.warmup} warm-ups (ledger method: {result['ledger_method']})")
-    print(f"  HTTP  p50 {result['http_p50_ms']:7.1f} ms   p95 {result['http_p95_ms']:7.1f} ms   "
-          f"p99 {result['http_p99_ms']:7.1f} ms")
-    print(f"  SQL   p50 {result['sql_p50_ms']:7.1f} ms   p95 {result['sql_p95_ms']:7.1f} ms   "
-          f"p99 {result['sql_p99_ms']:7.1f} ms   (fanvue_diagnosis_facts alone)")
+    print(
+        f"\nGET /api/fanvue/diagnose-revenue?probe=false, {args.rows:,} transactions, "
+        f"{args.requests} requests after {args.warmup} warm-ups (ledger method: {result['ledger_method']})"
+    )
+    print(
+        f"  HTTP  p50 {result['http_p50_ms']:7.1f} ms   p95 {result['http_p95_ms']:7.1f} ms   "
+        f"p99 {result['http_p99_ms']:7.1f} ms"
+    )
+    print(
+        f"  SQL   p50 {result['sql_p50_ms']:7.1f} ms   p95 {result['sql_p95_ms']:7.1f} ms   "
+        f"p99 {result['sql_p99_ms']:7.1f} ms   (fanvue_diagnosis_facts alone)"
+    )
     target = "met" if result["http_p50_ms"] < 50 else "MISSED"
     print(f"  target p50 < 50 ms: {target}")
     if args.explain or target == "MISSED":
@@ -276,8 +332,10 @@ def main() -> int:
         explain(url, ids["model_id"])
     print("\nREADME row:")
     print("| rows | HTTP p50 | HTTP p95 | HTTP p99 | SQL p50 | command |")
-    print(f"| {args.rows:,} | {result['http_p50_ms']} ms | {result['http_p95_ms']} ms | {result['http_p99_ms']} ms "
-          f"| {result['sql_p50_ms']} ms | `{command}` |")
+    print(
+        f"| {args.rows:,} | {result['http_p50_ms']} ms | {result['http_p95_ms']} ms | {result['http_p99_ms']} ms "
+        f"| {result['sql_p50_ms']} ms | `{command}` |"
+    )
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "results").mkdir(exist_ok=True)
     suffix = "_" + args.apply_sql.stem if args.apply_sql else ""

@@ -23,6 +23,7 @@ database afterwards and compared with the sandbox's ground truth.
 
     .venv/bin/python benchmarks/full_sync.py --sizes 10000,100000,1000000 --repeats 1
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,23 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (DLT_PY, OURS_PY, ROOT, WORK, AGENCY_SCOPES, Postgres, app_env, busy_other_cpu,  # noqa: E402
-                     connect_agency, machine_note, own_cpu_s, run_child, save_results, sql_one,
-                     table)
+from _common import (
+    AGENCY_SCOPES,
+    DLT_PY,
+    OURS_PY,
+    ROOT,
+    WORK,
+    Postgres,
+    app_env,
+    busy_other_cpu,
+    connect_agency,
+    machine_note,
+    own_cpu_s,
+    run_child,
+    save_results,
+    sql_one,
+    table,
+)
 
 SIDES = ("ours", "dlt", "fetch", "fetch-raw", "base")
 DB_NAME = "bench_full"
@@ -64,15 +79,21 @@ def make_sandbox(sizes: list[int], seed: int) -> Any:
     from fanvue_sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
 
     creators = [CreatorSpec(handle=handle_for(n), items=n, history_days=1500) for n in sizes]
-    cfg = SandboxConfig(seed=seed, creators=creators, agency_manages=[c.handle for c in creators],
-                        rate_limit=10**9, rate_window_s=60.0, latency_ms=0, token_ttl_s=6 * 3600)
+    cfg = SandboxConfig(
+        seed=seed,
+        creators=creators,
+        agency_manages=[c.handle for c in creators],
+        rate_limit=10**9,
+        rate_window_s=60.0,
+        latency_ms=0,
+        token_ttl_s=6 * 3600,
+    )
     sb = FanvueSandbox(cfg)
     sb.start()
     return sb
 
 
-def run_side(side: str, n: int, sb: Any, pg: Postgres, key_text: str,
-             base_root: Path | None = None) -> dict[str, Any]:
+def run_side(side: str, n: int, sb: Any, pg: Postgres, key_text: str, base_root: Path | None = None) -> dict[str, Any]:
     handle = handle_for(n)
     creator = sb.creator(handle)
     truth = sb.ground_truth(include_items=False, creator=creator.uuid)[creator.uuid]["earnings"]
@@ -83,14 +104,27 @@ def run_side(side: str, n: int, sb: Any, pg: Postgres, key_text: str,
         root = base_root if side == "base" else ROOT
         url = pg.fresh_database(DB_NAME, root if side == "base" else None)
         agency = connect_agency(url, sb, [handle], key_text)
-        env = app_env(url, sb.base_url, key_text, sb.config, sync_concurrency=1, sync_max_duration_s=900,
-                      sync_safety_margin_s=30, sync_history_floor=FLOOR, sync_interval_s=900)
+        env = app_env(
+            url,
+            sb.base_url,
+            key_text,
+            sb.config,
+            sync_concurrency=1,
+            sync_max_duration_s=900,
+            sync_safety_margin_s=30,
+            sync_history_floor=FLOOR,
+            sync_interval_s=900,
+        )
         cpu.start()
         child = run_child([str(OURS_PY), "benchmarks/_ours_child.py", "sync"], env=env, cwd=root)
         cpu.stop()
         model = agency.models[handle]
-        count, distinct, gross = sql_one(url, "select count(*), count(distinct dedupe_key), coalesce(sum(gross_cents),0)"
-                                              " from fanvue_transactions where model_id = %s", (model,))
+        count, distinct, gross = sql_one(
+            url,
+            "select count(*), count(distinct dedupe_key), coalesce(sum(gross_cents),0)"
+            " from fanvue_transactions where model_id = %s",
+            (model,),
+        )
         row.update(rows=count, distinct=distinct, gross_ok=int(gross) == truth["gross"])
     elif side == "dlt":
         url = pg.fresh_database(DB_NAME)
@@ -99,20 +133,56 @@ def run_side(side: str, n: int, sb: Any, pg: Postgres, key_text: str,
         shutil.rmtree(pipelines, ignore_errors=True)
         env = {"RUNTIME__DLTHUB_TELEMETRY": "false", "PATH": "/usr/bin:/bin", "HOME": str(WORK)}
         cpu.start()
-        child = run_child([str(DLT_PY), "benchmarks/_dlt_child.py", "--base", sb.base_url, "--token", token,
-                           "--creator", creator.uuid, "--db", url, "--dataset", "dlt_bench",
-                           "--dir", str(pipelines), "--initial", FLOOR], env=env)
+        child = run_child(
+            [
+                str(DLT_PY),
+                "benchmarks/_dlt_child.py",
+                "--base",
+                sb.base_url,
+                "--token",
+                token,
+                "--creator",
+                creator.uuid,
+                "--db",
+                url,
+                "--dataset",
+                "dlt_bench",
+                "--dir",
+                str(pipelines),
+                "--initial",
+                FLOOR,
+            ],
+            env=env,
+        )
         cpu.stop()
         if child.ok:
-            count, distinct, gross = sql_one(url, "select count(*), count(distinct transaction_order_id),"
-                                                  " coalesce(sum(gross),0) from dlt_bench.earnings")
+            count, distinct, gross = sql_one(
+                url,
+                "select count(*), count(distinct transaction_order_id), coalesce(sum(gross),0) from dlt_bench.earnings",
+            )
             row.update(rows=count, distinct=distinct, gross_ok=int(gross) == truth["gross"])
     else:
         token = sb.issue_grant("agency", AGENCY_SCOPES)["access_token"]
         env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
         cpu.start()
-        child = run_child([str(OURS_PY), "benchmarks/_ours_child.py", side, "--base", sb.base_url, "--token", token,
-                           "--owner", sb.agency_user.uuid, "--creator", creator.uuid, "--start", FLOOR], env=env)
+        child = run_child(
+            [
+                str(OURS_PY),
+                "benchmarks/_ours_child.py",
+                side,
+                "--base",
+                sb.base_url,
+                "--token",
+                token,
+                "--owner",
+                sb.agency_user.uuid,
+                "--creator",
+                creator.uuid,
+                "--start",
+                FLOOR,
+            ],
+            env=env,
+        )
         cpu.stop()
         row.update(rows=child.result.get("items"), distinct=None, gross_ok=None)
     res = child.result
@@ -122,10 +192,18 @@ def run_side(side: str, n: int, sb: Any, pg: Postgres, key_text: str,
         row["error"] = child.stderr_tail[-1500:]
         return row
     elapsed = float(res["elapsed_s"])
-    row.update(elapsed_s=elapsed, process_s=round(child.wall_s, 2), items_per_s=n / elapsed,
-               peak_rss_mb=round(child.peak_rss_mb, 1), vm_hwm_mb=res.get("vm_hwm_mb"),
-               rss_series=child.rss_series, cpu_client_s=res.get("cpu_s"),
-               cpu_sandbox_s=round(cpu.sandbox, 2), cpu_postgres_s=round(cpu.postgres, 2), detail=res)
+    row.update(
+        elapsed_s=elapsed,
+        process_s=round(child.wall_s, 2),
+        items_per_s=n / elapsed,
+        peak_rss_mb=round(child.peak_rss_mb, 1),
+        vm_hwm_mb=res.get("vm_hwm_mb"),
+        rss_series=child.rss_series,
+        cpu_client_s=res.get("cpu_s"),
+        cpu_sandbox_s=round(cpu.sandbox, 2),
+        cpu_postgres_s=round(cpu.postgres, 2),
+        detail=res,
+    )
     return row
 
 
@@ -159,8 +237,10 @@ def main(argv: list[str] | None = None) -> int:
         if s not in SIDES:
             p.error(f"unknown side {s!r}")
     if "dlt" in sides and not DLT_PY.exists():
-        p.error(f"{DLT_PY} missing: python3 -m venv benchmarks/.work/venv-dlt && "
-                "benchmarks/.work/venv-dlt/bin/pip install -r requirements-bench.txt")
+        p.error(
+            f"{DLT_PY} missing: python3 -m venv benchmarks/.work/venv-dlt && "
+            "benchmarks/.work/venv-dlt/bin/pip install -r requirements-bench.txt"
+        )
 
     from lib.crypto import new_key_text
 
@@ -173,16 +253,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for n in sizes:
             for rep in range(a.repeats):
-                order = sides[rep % len(sides):] + sides[:rep % len(sides)]
+                order = sides[rep % len(sides) :] + sides[: rep % len(sides)]
                 for side in order:
                     t = time.perf_counter()
                     row = run_side(side, n, sb, pg, key_text, a.base_root)
                     row["repeat"] = rep
                     rows.append(row)
                     status = "ok" if row["ok"] else "FAILED"
-                    print(f"  n={n:>9,} {side:<9} {status} {row.get('items_per_s', 0):>9,.0f} items/s "
-                          f"rss {row.get('peak_rss_mb', 0):6.1f} MB rows {row.get('rows')} "
-                          f"({time.perf_counter() - t:.1f}s)", flush=True)
+                    print(
+                        f"  n={n:>9,} {side:<9} {status} {row.get('items_per_s', 0):>9,.0f} items/s "
+                        f"rss {row.get('peak_rss_mb', 0):6.1f} MB rows {row.get('rows')} "
+                        f"({time.perf_counter() - t:.1f}s)",
+                        flush=True,
+                    )
                     if not row["ok"]:
                         print(row.get("error", ""), file=sys.stderr)
     finally:
@@ -190,11 +273,12 @@ def main(argv: list[str] | None = None) -> int:
         pg.drop_database(DB_NAME)
     after = machine_note()
     print()
-    print(f"machine: {after['cores']} cores, Python {after['python']}; load before {before['load']}, "
-          f"after {after['load']}; other processes' CPU at start {other_cpu}%")
+    print(
+        f"machine: {after['cores']} cores, Python {after['python']}; load before {before['load']}, "
+        f"after {after['load']}; other processes' CPU at start {other_cpu}%"
+    )
     print(report(rows, sizes, sides))
-    save_results(a.name, {"machine_before": before, "machine_after": after, "other_cpu_pct": other_cpu,
-                          "rows": rows})
+    save_results(a.name, {"machine_before": before, "machine_after": after, "other_cpu_pct": other_cpu, "rows": rows})
     return 0 if all(r["ok"] for r in rows) else 1
 
 
@@ -216,16 +300,45 @@ def report(rows: list[dict[str, Any]], sizes: list[int], sides: list[str]) -> st
                 continue
             vs_dlt = f"{r['items_per_s'] / dlt['items_per_s']:.1f}x" if dlt and side != "dlt" else ""
             vs_fetch = f"{r['items_per_s'] / fetch['items_per_s']:.2f}x" if fetch and side != "fetch" else ""
-            loaded = "" if r.get("distinct") is None and side.startswith("fetch") else \
-                f"{r['rows']:,}/{r['truth_count']:,}"
+            loaded = (
+                "" if r.get("distinct") is None and side.startswith("fetch") else f"{r['rows']:,}/{r['truth_count']:,}"
+            )
             cpu = f"{r['cpu_client_s']:.1f}/{r['cpu_sandbox_s']:.1f}/{r['cpu_postgres_s']:.1f}"
             work_cpu = (r.get("detail") or {}).get("work_cpu_s") or r["cpu_client_s"]  # without imports
             per_item = f"{work_cpu / n * 1e6:.1f} / {r['cpu_postgres_s'] / n * 1e6:.1f}"
-            out.append([f"{n:,}", side, r["items_per_s"], r["elapsed_s"], r["process_s"], r["peak_rss_mb"],
-                        r["requests"], loaded if not side.startswith("fetch") else f"{r['rows']:,} read",
-                        vs_dlt, vs_fetch, cpu, per_item])
-    return table(["N", "side", "items/s", "sync s", "process s", "peak RSS MB", "requests", "rows/truth",
-                  "vs dlt", "vs fetch", "CPU s client/sandbox/pg", "CPU us/item client (sync only) / pg"], out)
+            out.append(
+                [
+                    f"{n:,}",
+                    side,
+                    r["items_per_s"],
+                    r["elapsed_s"],
+                    r["process_s"],
+                    r["peak_rss_mb"],
+                    r["requests"],
+                    loaded if not side.startswith("fetch") else f"{r['rows']:,} read",
+                    vs_dlt,
+                    vs_fetch,
+                    cpu,
+                    per_item,
+                ]
+            )
+    return table(
+        [
+            "N",
+            "side",
+            "items/s",
+            "sync s",
+            "process s",
+            "peak RSS MB",
+            "requests",
+            "rows/truth",
+            "vs dlt",
+            "vs fetch",
+            "CPU s client/sandbox/pg",
+            "CPU us/item client (sync only) / pg",
+        ],
+        out,
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ and prints peak RSS per size and the 1M / 100k ratio.
     .venv/bin/python benchmarks/memory_1m.py                  # ours only
     .venv/bin/python benchmarks/memory_1m.py --sides ours,dlt # with the peer (dlt at 1M takes minutes)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import full_sync  # noqa: E402
-from _common import RESULTS, table  # noqa: E402
+import full_sync
+from _common import RESULTS, table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,8 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         peaks = {r["n"]: r.get("peak_rss_mb") for r in rows if r["side"] == side and r["ok"]}
         lo, hi = peaks.get(sizes[0]), peaks.get(sizes[-1])
         ratio = f"{hi / lo:.2f}x" if lo and hi else ""
-        out.append([side, *[peaks.get(n) for n in sizes], ratio,
-                    "yes" if hi is not None and hi < 100 else "no"])
+        out.append([side, *[peaks.get(n) for n in sizes], ratio, "yes" if hi is not None and hi < 100 else "no"])
     print()
     print(table(["side", *[f"peak RSS MB @ {n:,}" for n in sizes], f"{sizes[-1]:,} / {sizes[0]:,}", "< 100 MB"], out))
     return rc

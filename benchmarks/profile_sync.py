@@ -6,6 +6,7 @@ SQL file after the migrations, so a changed function can be profiled the same wa
 
     .venv/bin/python benchmarks/profile_sync.py --items 100000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,9 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import full_sync  # noqa: E402
-from _common import (DLT_PY, OURS_PY, WORK, Postgres, app_env, connect_agency, own_cpu_s, run_child,  # noqa: E402
-                     sql_exec)
+import full_sync
+from _common import DLT_PY, OURS_PY, WORK, Postgres, app_env, connect_agency, own_cpu_s, run_child, sql_exec
 
 DB = "bench_profile"
 
@@ -65,16 +65,42 @@ def main(argv: list[str] | None = None) -> int:
         for path in a.sql:
             sql_exec(url, Path(path).read_text())
         connect_agency(url, sb, [full_sync.handle_for(a.items)], key)
-        env = app_env(url, sb.base_url, key, sb.config, sync_concurrency=1, sync_max_duration_s=900,
-                      sync_safety_margin_s=30, sync_history_floor=full_sync.FLOOR)
+        env = app_env(
+            url,
+            sb.base_url,
+            key,
+            sb.config,
+            sync_concurrency=1,
+            sync_max_duration_s=900,
+            sync_safety_margin_s=30,
+            sync_history_floor=full_sync.FLOOR,
+        )
         sql_exec(url, "select pg_stat_statements_reset()")
         c_sb, c_pg = own_cpu_s(), pg.cpu_s()
-        child = run_child([str(spy), "record", "-r", str(a.rate), "--threads", "-f", "raw", "-o", str(out), "--",
-                           str(OURS_PY), "benchmarks/_ours_child.py", "sync"], env=env)
+        child = run_child(
+            [
+                str(spy),
+                "record",
+                "-r",
+                str(a.rate),
+                "--threads",
+                "-f",
+                "raw",
+                "-o",
+                str(out),
+                "--",
+                str(OURS_PY),
+                "benchmarks/_ours_child.py",
+                "sync",
+            ],
+            env=env,
+        )
         c_sb, c_pg = own_cpu_s() - c_sb, pg.cpu_s() - c_pg
         res = child.result
-        print(f"run_sync: {res.get('elapsed_s')} s for {a.items:,} items "
-              f"({a.items / float(res.get('elapsed_s', 1)):,.0f} items/s, under py-spy), db calls {res.get('db_calls')}")
+        print(
+            f"run_sync: {res.get('elapsed_s')} s for {a.items:,} items "
+            f"({a.items / float(res.get('elapsed_s', 1)):,.0f} items/s, under py-spy), db calls {res.get('db_calls')}"
+        )
         print(f"CPU seconds: client {res.get('cpu_s')}, sandbox {c_sb:.1f}, postgres {c_pg:.1f}\n")
         summarize(out, a.min_share)
         import psycopg
@@ -82,9 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\ntop statements by total time (pg_stat_statements, nested included):")
         with psycopg.connect(url, autocommit=True) as conn:
             for calls, total, mean, q in conn.execute(
-                    "select calls, total_exec_time, mean_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 90)"
-                    " from pg_stat_statements where dbid = (select oid from pg_database where datname = %s)"
-                    " order by total_exec_time desc limit 10", (DB,)):
+                "select calls, total_exec_time, mean_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 90)"
+                " from pg_stat_statements where dbid = (select oid from pg_database where datname = %s)"
+                " order by total_exec_time desc limit 10",
+                (DB,),
+            ):
                 print(f"  {calls:>7} calls {total / 1000:7.2f} s total {mean:8.2f} ms mean  {q}")
     finally:
         sb.stop()

@@ -18,19 +18,32 @@ The brief's coarser bound, ceil(P / L) * W, is printed too.
 
     .venv/bin/python benchmarks/rate_limited_backfill.py --creators 20 --items 15000
 """
+
 from __future__ import annotations
 
 import argparse
-import os
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (OURS_PY, Postgres, app_env, busy_other_cpu, connect_agency, machine_note, own_cpu_s,  # noqa: E402
-                     run_child, save_results, sql_exec, sql_one, table)
+from _common import (
+    OURS_PY,
+    Postgres,
+    app_env,
+    busy_other_cpu,
+    connect_agency,
+    machine_note,
+    own_cpu_s,
+    run_child,
+    save_results,
+    sql_exec,
+    sql_one,
+    table,
+)
 
 DB_NAME = "bench_ratelimit"
 PAGE = 50
@@ -61,8 +74,7 @@ def _record_requests(sb: Any) -> dict[str, list[float]]:
 def phases(times: list[float], limit: int, t0: float) -> dict[str, float]:
     """First window's requests, the wait for the refill, and the requests after it (seconds from t0)."""
     times = sorted(times)
-    out = {"first": times[0] - t0, "last_in_window_1": times[min(limit, len(times)) - 1] - t0,
-           "last": times[-1] - t0}
+    out = {"first": times[0] - t0, "last_in_window_1": times[min(limit, len(times)) - 1] - t0, "last": times[-1] - t0}
     if len(times) > limit:
         out["first_after_refill"] = times[limit] - t0
     return out
@@ -81,13 +93,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", default="rate_limited_backfill")
     a = p.parse_args(argv)
 
-    from lib.crypto import new_key_text
     from fanvue_sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
+    from lib.crypto import new_key_text
 
     handles = [f"r{i:02d}" for i in range(1, a.creators + 1)]
-    cfg = SandboxConfig(seed=a.seed, creators=[CreatorSpec(handle=h, items=a.items, history_days=730) for h in handles],
-                        agency_manages=handles, rate_limit=a.limit, rate_window_s=a.window,
-                        latency_ms=a.latency_ms, token_ttl_s=6 * 3600)
+    cfg = SandboxConfig(
+        seed=a.seed,
+        creators=[CreatorSpec(handle=h, items=a.items, history_days=730) for h in handles],
+        agency_manages=handles,
+        rate_limit=a.limit,
+        rate_window_s=a.window,
+        latency_ms=a.latency_ms,
+        token_ttl_s=6 * 3600,
+    )
     before = machine_note()
     other_cpu = busy_other_cpu()
     pg = Postgres()
@@ -101,12 +119,21 @@ def main(argv: list[str] | None = None) -> int:
         for path in a.sql:
             sql_exec(url, Path(path).read_text())
         agency = connect_agency(url, sb, handles, key)
-        env = app_env(url, sb.base_url, key, cfg, sync_concurrency=concurrency, sync_max_duration_s=900,
-                      sync_safety_margin_s=30, sync_interval_s=900)
+        env = app_env(
+            url,
+            sb.base_url,
+            key,
+            cfg,
+            sync_concurrency=concurrency,
+            sync_max_duration_s=900,
+            sync_safety_margin_s=30,
+            sync_interval_s=900,
+        )
         stats_before = sb.stats()
         cpu_sb, cpu_pg = own_cpu_s(), pg.cpu_s()
-        child = run_child([str(OURS_PY), "benchmarks/_ours_child.py", "sync", "--max-models", "0"], env=env,
-                          timeout=1800)
+        child = run_child(
+            [str(OURS_PY), "benchmarks/_ours_child.py", "sync", "--max-models", "0"], env=env, timeout=1800
+        )
         cpu_sb, cpu_pg = own_cpu_s() - cpu_sb, pg.cpu_s() - cpu_pg
         stats = sb.stats()
         if not child.ok:
@@ -114,9 +141,14 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         res = child.result
         truth = sb.ground_truth(include_items=False)
-        ledger = dict(sql_one(url, "select coalesce(jsonb_object_agg(m.fanvue_handle, c.n), '{}'::jsonb) from models m"
-                                   " join (select model_id, count(*) n from fanvue_transactions group by 1) c"
-                                   " on c.model_id = m.id"))
+        ledger = dict(
+            sql_one(
+                url,
+                "select coalesce(jsonb_object_agg(m.fanvue_handle, c.n), '{}'::jsonb) from models m"
+                " join (select model_id, count(*) n from fanvue_transactions group by 1) c"
+                " on c.model_id = m.id",
+            )
+        )
     finally:
         sb.stop()
         pg.drop_database(DB_NAME)
@@ -138,45 +170,84 @@ def main(argv: list[str] | None = None) -> int:
         m = per_model.get(h, {})
         if ledger.get(h) != n:
             mismatched.append(h)
-        rows.append([h, n, ledger.get(h, 0), pages_min, bucket.get("requests", 0), bucket.get("rejected_429", 0),
-                     bucket.get("max_accepted_in_fixed_window", 0), m.get("duration_s"), round(b, 1)])
+        rows.append(
+            [
+                h,
+                n,
+                ledger.get(h, 0),
+                pages_min,
+                bucket.get("requests", 0),
+                bucket.get("rejected_429", 0),
+                bucket.get("max_accepted_in_fixed_window", 0),
+                m.get("duration_s"),
+                round(b, 1),
+            ]
+        )
     wall = float(res["elapsed_s"])
     t0 = min(min(v) for v in timeline.values())
     ph = [phases(v, a.limit, t0) for v in timeline.values()]
     refill = [x["first_after_refill"] for x in ph if "first_after_refill" in x]
-    timing = {"window_1_done_s (max over creators)": max(x["last_in_window_1"] for x in ph),
-              "first request after refill (min..max)": f"{min(refill):.1f}..{max(refill):.1f}" if refill else "-",
-              "last request (max)": max(x["last"] for x in ph)}
+    timing = {
+        "window_1_done_s (max over creators)": max(x["last_in_window_1"] for x in ph),
+        "first request after refill (min..max)": f"{min(refill):.1f}..{max(refill):.1f}" if refill else "-",
+        "last request (max)": max(x["last"] for x in ph),
+    }
     after = machine_note()
-    print(table(["creator", "items", "stored", "min pages", "requests", "429s", "max/window", "sync s", "bound s"],
-                rows))
+    print(
+        table(["creator", "items", "stored", "min pages", "requests", "429s", "max/window", "sync s", "bound s"], rows)
+    )
     print()
-    summary = [["wall time (run_sync)", f"{wall:.1f} s"],
-               *[[k, f"{v:.1f} s" if isinstance(v, float) else v] for k, v in timing.items()],
-               ["rate-limit bound (derived)", f"{worst_bound:.1f} s"],
-               ["wall / bound", f"{wall / worst_bound:.3f}x (target <= 1.1x)"],
-               ["coarse bound ceil(P/200)*60", f"{worst_coarse:.0f} s ({wall / worst_coarse:.2f}x)"],
-               ["requests rejected with 429", total_429],
-               ["Fanvue requests (all)", stats["requests"]["total"] - stats_before["requests"]["total"]],
-               ["outcomes", res["outcomes"]],
-               ["ledger == ground truth", "yes" if not mismatched else f"NO: {mismatched}"],
-               ["CPU s client / sandbox / postgres", f"{res.get('cpu_s')} / {cpu_sb:.1f} / {cpu_pg:.1f}"],
-               ["sandbox share of the CPU used", _share(cpu_sb, res.get("cpu_s"), cpu_sb, cpu_pg)],
-               ["CPU used / machine capacity over the run",
-                _share(float(res.get("cpu_s") or 0) + cpu_sb + cpu_pg, (os.cpu_count() or 1) * wall)],
-               ["child process wall / peak RSS", f"{child.wall_s:.1f} s / {child.peak_rss_mb:.0f} MB"],
-               ["settings", f"{a.creators} creators x {a.items} items, limit {a.limit}/{a.window:.0f}s, "
-                            f"latency {a.latency_ms} ms, SYNC_CONCURRENCY {concurrency}"
-                            + (f", extra SQL {[Path(x).name for x in a.sql]}" if a.sql else "")],
-               ["machine", f"{after['cores']} cores, load before {before['load']} after {after['load']}, "
-                           f"other processes' CPU at start {other_cpu}%"]]
+    summary = [
+        ["wall time (run_sync)", f"{wall:.1f} s"],
+        *[[k, f"{v:.1f} s" if isinstance(v, float) else v] for k, v in timing.items()],
+        ["rate-limit bound (derived)", f"{worst_bound:.1f} s"],
+        ["wall / bound", f"{wall / worst_bound:.3f}x (target <= 1.1x)"],
+        ["coarse bound ceil(P/200)*60", f"{worst_coarse:.0f} s ({wall / worst_coarse:.2f}x)"],
+        ["requests rejected with 429", total_429],
+        ["Fanvue requests (all)", stats["requests"]["total"] - stats_before["requests"]["total"]],
+        ["outcomes", res["outcomes"]],
+        ["ledger == ground truth", "yes" if not mismatched else f"NO: {mismatched}"],
+        ["CPU s client / sandbox / postgres", f"{res.get('cpu_s')} / {cpu_sb:.1f} / {cpu_pg:.1f}"],
+        ["sandbox share of the CPU used", _share(cpu_sb, res.get("cpu_s"), cpu_sb, cpu_pg)],
+        [
+            "CPU used / machine capacity over the run",
+            _share(float(res.get("cpu_s") or 0) + cpu_sb + cpu_pg, (os.cpu_count() or 1) * wall),
+        ],
+        ["child process wall / peak RSS", f"{child.wall_s:.1f} s / {child.peak_rss_mb:.0f} MB"],
+        [
+            "settings",
+            f"{a.creators} creators x {a.items} items, limit {a.limit}/{a.window:.0f}s, "
+            f"latency {a.latency_ms} ms, SYNC_CONCURRENCY {concurrency}"
+            + (f", extra SQL {[Path(x).name for x in a.sql]}" if a.sql else ""),
+        ],
+        [
+            "machine",
+            f"{after['cores']} cores, load before {before['load']} after {after['load']}, "
+            f"other processes' CPU at start {other_cpu}%",
+        ],
+    ]
     print(table(["", "value"], summary))
-    save_results(a.name, {"machine_before": before, "machine_after": after, "wall_s": wall, "bound_s": worst_bound,
-                          "coarse_bound_s": worst_coarse, "rejected_429": total_429, "rows": rows,
-                          "child": res, "sandbox_rate_limit": stats["rate_limit"], "mismatched": mismatched,
-                          "timing": {"window_1_done_s": round(timing["window_1_done_s (max over creators)"], 1),
-                                     "last_request_s": round(timing["last request (max)"], 1)},
-                          "cpu": f"{res.get('cpu_s')}/{cpu_sb:.1f}/{cpu_pg:.1f}", "settings": vars(a)})
+    save_results(
+        a.name,
+        {
+            "machine_before": before,
+            "machine_after": after,
+            "wall_s": wall,
+            "bound_s": worst_bound,
+            "coarse_bound_s": worst_coarse,
+            "rejected_429": total_429,
+            "rows": rows,
+            "child": res,
+            "sandbox_rate_limit": stats["rate_limit"],
+            "mismatched": mismatched,
+            "timing": {
+                "window_1_done_s": round(timing["window_1_done_s (max over creators)"], 1),
+                "last_request_s": round(timing["last request (max)"], 1),
+            },
+            "cpu": f"{res.get('cpu_s')}/{cpu_sb:.1f}/{cpu_pg:.1f}",
+            "settings": vars(a),
+        },
+    )
     return 0 if total_429 == 0 and not mismatched else 1
 
 

@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/report.py
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,7 +14,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, table  # noqa: E402
+from _common import RESULTS, table
 
 
 def load(name: str) -> dict[str, Any] | None:
@@ -61,24 +62,76 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("rate_limited_backfill",):
         d = load(name)
         if d:
-            rows.append([name, machine(d), d["wall_s"], d["bound_s"], f"{d['wall_s'] / d['bound_s']:.3f}x",
-                         d["coarse_bound_s"], d["rejected_429"], d.get("timing", {}).get("window_1_done_s"),
-                         d.get("timing", {}).get("last_request_s"), d.get("cpu")])
+            rows.append(
+                [
+                    name,
+                    machine(d),
+                    d["wall_s"],
+                    d["bound_s"],
+                    f"{d['wall_s'] / d['bound_s']:.3f}x",
+                    d["coarse_bound_s"],
+                    d["rejected_429"],
+                    d.get("timing", {}).get("window_1_done_s"),
+                    d.get("timing", {}).get("last_request_s"),
+                    d.get("cpu"),
+                ]
+            )
     if rows:
         print("### Rate-limited backfill\n")
-        print(table(["run", "machine", "wall s", "bound s", "wall / bound", "coarse bound s", "429s",
-                     "window 1 done s", "last request s", "CPU s client/sandbox/pg"], rows))
+        print(
+            table(
+                [
+                    "run",
+                    "machine",
+                    "wall s",
+                    "bound s",
+                    "wall / bound",
+                    "coarse bound s",
+                    "429s",
+                    "window 1 done s",
+                    "last request s",
+                    "CPU s client/sandbox/pg",
+                ],
+                rows,
+            )
+        )
         print()
     rows = []
     for name in ("cron_tick",):
         d = load(name)
         if d:
-            rows += [[name, r["tick"], float(r["wall_s"]), r["models_synced"], r["fanvue_requests"], r["db_calls"],
-                      r["xacts"], r["statements"], machine(d)] for r in d["results"]]
+            rows += [
+                [
+                    name,
+                    r["tick"],
+                    float(r["wall_s"]),
+                    r["models_synced"],
+                    r["fanvue_requests"],
+                    r["db_calls"],
+                    r["xacts"],
+                    r["statements"],
+                    machine(d),
+                ]
+                for r in d["results"]
+            ]
     if rows:
         print("### Cron tick\n")
-        print(table(["run", "tick", "wall s", "models", "Fanvue requests", "DB calls", "transactions",
-                     "statements", "machine"], rows))
+        print(
+            table(
+                [
+                    "run",
+                    "tick",
+                    "wall s",
+                    "models",
+                    "Fanvue requests",
+                    "DB calls",
+                    "transactions",
+                    "statements",
+                    "machine",
+                ],
+                rows,
+            )
+        )
         print()
     d = load("cold_start")
     if d:

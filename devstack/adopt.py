@@ -7,6 +7,7 @@ models, schedules their full backfill and drops the plaintext columns: one SQL c
 (public.fanvue_adopt) in one transaction, so a killed run changed nothing and a second run finds
 nothing to do. Encryption happens here because the key is the application's, not the database's.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -43,15 +44,19 @@ class Grant:
     def encrypted(self, cipher: Cipher, now: datetime) -> dict[str, Any]:
         dead = not self.refresh_token and (self.expires_at is None or self.expires_at <= now)
         return {
-            "agency_id": self.agency_id, "kind": self.kind, "fanvue_user_uuid": self.fanvue_user_uuid,
-            "handle": self.handle, "created_by": self.created_by,
+            "agency_id": self.agency_id,
+            "kind": self.kind,
+            "fanvue_user_uuid": self.fanvue_user_uuid,
+            "handle": self.handle,
+            "created_by": self.created_by,
             "access_enc": cipher.encrypt(self.access_token, ACCESS) if self.access_token else None,
             "refresh_enc": cipher.encrypt(self.refresh_token, REFRESH) if self.refresh_token else None,
             "key_id": cipher.current.kid,
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "status": "needs_reconnect" if dead else "active",
             "status_reason": "imported from the older app without a refresh token, already expired; reconnect"
-            if dead else None,
+            if dead
+            else None,
         }
 
 
@@ -76,9 +81,11 @@ class AdoptReport:
             lines.append("nothing to do: no plaintext grant left, every model already adopted")
         else:
             r = self.result or {}
-            lines.append(f"adopted: {r['connections_created']} connection(s) created, "
-                         f"{len(r['models_linked'])} model(s) linked and scheduled for a full backfill, "
-                         f"plaintext columns dropped: {', '.join(r['columns_dropped']) or 'none'}")
+            lines.append(
+                f"adopted: {r['connections_created']} connection(s) created, "
+                f"{len(r['models_linked'])} model(s) linked and scheduled for a full backfill, "
+                f"plaintext columns dropped: {', '.join(r['columns_dropped']) or 'none'}"
+            )
         lines.append("")
         lines.extend(render_table(self.table))
         return "\n".join(lines)
@@ -101,25 +108,39 @@ def model_row(facts: dict[str, Any]) -> dict[str, Any]:
     else:
         status = "backfill pending; showing the legacy figure"
     done = bool(facts.get("backfill_completed_at"))
-    return {"model": facts["model"]["name"], "legacy_figure": _usd(facts.get("legacy_figure_cents")),
-            "legacy_rows": legacy.get("rows", 0), "duplicates": f"{dup.get('rows', 0)} ({_usd(dup.get('cents', 0))})",
-            "ledger_total": _usd(facts.get("ledger_cents")) if done else "-", "status": status[:70]}
+    return {
+        "model": facts["model"]["name"],
+        "legacy_figure": _usd(facts.get("legacy_figure_cents")),
+        "legacy_rows": legacy.get("rows", 0),
+        "duplicates": f"{dup.get('rows', 0)} ({_usd(dup.get('cents', 0))})",
+        "ledger_total": _usd(facts.get("ledger_cents")) if done else "-",
+        "status": status[:70],
+    }
 
 
-COLUMNS = [("model", "model"), ("legacy_figure", "legacy figure"), ("legacy_rows", "legacy rows"),
-           ("duplicates", "duplicates"), ("ledger_total", "new ledger"), ("status", "status")]
+COLUMNS = [
+    ("model", "model"),
+    ("legacy_figure", "legacy figure"),
+    ("legacy_rows", "legacy rows"),
+    ("duplicates", "duplicates"),
+    ("ledger_total", "new ledger"),
+    ("status", "status"),
+]
 
 
 def render_table(rows: list[dict[str, Any]]) -> list[str]:
     widths = [max([len(title)] + [len(str(r[key])) for r in rows]) for key, title in COLUMNS]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
-    return [line(t for _, t in COLUMNS), line("-" * w for w in widths)] + \
-        [line(r[k] for k, _ in COLUMNS) for r in rows]
+
+    def line(cells):
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
+
+    return [line(t for _, t in COLUMNS), line("-" * w for w in widths)] + [line(r[k] for k, _ in COLUMNS) for r in rows]
 
 
 def _columns(cur: Any, table: str) -> set[str]:
-    cur.execute("select column_name from information_schema.columns where table_schema = 'public'"
-                " and table_name = %s", (table,))
+    cur.execute(
+        "select column_name from information_schema.columns where table_schema = 'public' and table_name = %s", (table,)
+    )
     return {r[0] for r in cur.fetchall()}
 
 
@@ -148,8 +169,19 @@ def find_grants(cur: Any) -> list[Grant]:
                and (nullif(c.fanvue_access_token, '') is not null or nullif(c.fanvue_refresh_token, '') is not null)
              order by c.connected_at, c.id""")
         for cid, agency, uuid, access, refresh, expires, admin in cur.fetchall():
-            grants.append(Grant(f"agency_fanvue_connections.{cid}", agency, "agency", uuid.lower(), None,
-                                access, refresh, expires, admin))
+            grants.append(
+                Grant(
+                    f"agency_fanvue_connections.{cid}",
+                    agency,
+                    "agency",
+                    uuid.lower(),
+                    None,
+                    access,
+                    refresh,
+                    expires,
+                    admin,
+                )
+            )
     return grants
 
 

@@ -1,5 +1,6 @@
 """The local stack's alert channel when ALERT_WEBHOOK_URL is unset: a Slack-compatible receiver on
 127.0.0.1 that prints every alert to the console, so the real delivery path runs locally too."""
+
 from __future__ import annotations
 
 import json

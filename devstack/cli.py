@@ -1,9 +1,9 @@
 """Argument parsing for `python -m lib.dev`: up (default), migrate, adopt, sandbox, sync, diagnose, rotate-key."""
+
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -27,12 +27,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_adopt(args: argparse.Namespace) -> int:
-    from devstack.adopt import adopt
-    from lib.crypto import Cipher
-
     import os
 
+    from devstack.adopt import adopt
     from lib.config import load_settings
+    from lib.crypto import Cipher
 
     url = load_settings().migration_database_url  # the same database `migrate` changed
     if not url:
@@ -103,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_up)
     p = sub.add_parser("migrate", help="apply migrations to DATABASE_URL or the embedded Postgres")
     p.set_defaults(func=cmd_migrate)
-    p = sub.add_parser("adopt", help="move an existing dashboard database's Fanvue grants and history in (after migrate)")
+    p = sub.add_parser(
+        "adopt", help="move an existing dashboard database's Fanvue grants and history in (after migrate)"
+    )
     p.add_argument("--dry-run", action="store_true", help="print what would happen per model; write nothing")
     p.set_defaults(func=cmd_adopt)
     p = sub.add_parser("sandbox", help="run only the Fanvue sandbox (flags: --port N, --help)")
@@ -125,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sandbox"]:  # its flags (--port ...) belong to the sandbox's own parser
         from fanvue_sandbox.cli import main as sandbox_main

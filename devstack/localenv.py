@@ -1,5 +1,6 @@
 """Secrets and addresses of the local stack, generated once and kept in .data/ so a restart reuses
 the encrypted tokens, the cron secret and the dashboard token key."""
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ On a plain Postgres (not a Supabase project) the local bootstrap runs first so t
 run unchanged. Applied versions are tracked in supabase_migrations.schema_migrations, the table the
 Supabase CLI uses, so `supabase db push` and this command agree about what is applied.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -65,8 +66,10 @@ def migrate(url: str) -> MigrateReport:
                 if not cur.fetchone()[0]:
                     with conn.transaction():
                         cur.execute("create schema if not exists supabase_migrations")
-                        cur.execute("create table supabase_migrations.schema_migrations "
-                                    "(version text primary key, statements text[], name text)")
+                        cur.execute(
+                            "create table supabase_migrations.schema_migrations "
+                            "(version text primary key, statements text[], name text)"
+                        )
                 cur.execute("select version from supabase_migrations.schema_migrations")
                 done = {row[0] for row in cur.fetchall()}
                 for path in migration_files():
@@ -77,8 +80,11 @@ def migrate(url: str) -> MigrateReport:
                     sql_text = path.read_text()
                     with conn.transaction():
                         cur.execute(sql_text)
-                        cur.execute("insert into supabase_migrations.schema_migrations (version, statements, name)"
-                                    " values (%s, %s, %s)", (version, [sql_text], name))
+                        cur.execute(
+                            "insert into supabase_migrations.schema_migrations (version, statements, name)"
+                            " values (%s, %s, %s)",
+                            (version, [sql_text], name),
+                        )
                     report.applied.append(path.name)
             finally:
                 cur.execute("select pg_advisory_unlock(%s)", (LOCK_KEY,))

@@ -4,6 +4,7 @@ top-level `handler` (a BaseHTTPRequestHandler subclass) handling the raw connect
 The front server peeks at the request line (MSG_PEEK, nothing consumed), picks the file for the path,
 and hands the untouched socket to that file's own handler class. Unknown paths get a JSON 404.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -45,7 +46,9 @@ def load_handler(path: Path) -> type:
 
 class _NotFound(BaseHTTPRequestHandler):
     def _answer(self) -> None:
-        body = json.dumps({"error": {"code": "not_found", "message": f"no function at {urlsplit(self.path).path}"}}).encode()
+        body = json.dumps(
+            {"error": {"code": "not_found", "message": f"no function at {urlsplit(self.path).path}"}}
+        ).encode()
         self.send_response(404)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

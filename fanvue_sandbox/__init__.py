@@ -1,11 +1,11 @@
 """A faithful local Fanvue (auth server + API subset) for tests and local development.
 
-    from fanvue_sandbox import FanvueSandbox, SandboxConfig, CreatorSpec
-    with FanvueSandbox(SandboxConfig.demo()) as sb:
-        base = sb.base_url   # FANVUE_API_BASE == FANVUE_AUTH_BASE
+from fanvue_sandbox import FanvueSandbox, SandboxConfig, CreatorSpec
+with FanvueSandbox(SandboxConfig.demo()) as sb:
+    base = sb.base_url   # FANVUE_API_BASE == FANVUE_AUTH_BASE
 """
 
 from .config import CreatorSpec, SandboxConfig
 from .sandbox import FanvueSandbox
 
-__all__ = ["FanvueSandbox", "SandboxConfig", "CreatorSpec"]
+__all__ = ["CreatorSpec", "FanvueSandbox", "SandboxConfig"]

@@ -23,8 +23,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .config import SandboxConfig
@@ -43,8 +44,12 @@ NOT_ASSIGNED = "Creator not found or not assigned to team member"
 _SOURCE_CODES = {name: code for code, name in enumerate(KNOWN_SOURCES)}
 _SPEND_CODES = {"refund": 0, "chargeback": 1}
 #: documented Fanvue routes the sandbox does not implement (answer 501, not a fake 404)
-_UNIMPLEMENTED = ("/agencies/earnings", "/insights/earnings/percentile", "/insights/subscribers",
-                  "/insights/top-spenders")
+_UNIMPLEMENTED = (
+    "/agencies/earnings",
+    "/insights/earnings/percentile",
+    "/insights/subscribers",
+    "/insights/top-spenders",
+)
 
 
 class ApiError(Exception):
@@ -69,18 +74,26 @@ def decode_cursor(cursor: str) -> int:
 
 
 class _Route:
-    __slots__ = ("name", "scopes", "handler", "creator_scoped")
+    __slots__ = ("creator_scoped", "handler", "name", "scopes")
 
-    def __init__(self, name: str, scopes: tuple[str, ...], handler: Callable[..., Response],
-                 creator_scoped: bool) -> None:
+    def __init__(
+        self, name: str, scopes: tuple[str, ...], handler: Callable[..., Response], creator_scoped: bool
+    ) -> None:
         self.name, self.scopes, self.handler, self.creator_scoped = name, scopes, handler, creator_scoped
 
 
 class FanvueApi:
     """Routes + handlers for the API host."""
 
-    def __init__(self, cfg: SandboxConfig, clock: SandboxClock, world: World, oauth: OAuthServer,
-                 limiter: RateLimiter, prefetcher: Prefetcher | None = None) -> None:
+    def __init__(
+        self,
+        cfg: SandboxConfig,
+        clock: SandboxClock,
+        world: World,
+        oauth: OAuthServer,
+        limiter: RateLimiter,
+        prefetcher: Prefetcher | None = None,
+    ) -> None:
         self.cfg, self.clock, self.world, self.oauth, self.limiter = cfg, clock, world, oauth, limiter
         self.prefetcher = prefetcher
         self._static: dict[str, _Route] = {
@@ -88,16 +101,22 @@ class FanvueApi:
             "/users/account": _Route("GET /users/account", ("read:self",), self._account_self, False),
             "/creators": _Route("GET /creators", ("read:creator",), self._creators, False),
             "/insights/earnings": _Route("GET /insights/earnings", ("read:insights",), self._earnings_self, False),
-            "/insights/earnings/summary": _Route("GET /insights/earnings/summary", ("read:insights",),
-                                                 self._summary_self, False),
+            "/insights/earnings/summary": _Route(
+                "GET /insights/earnings/summary", ("read:insights",), self._summary_self, False
+            ),
             "/insights/spending": _Route("GET /insights/spending", ("read:insights",), self._spending, False),
         }
         self._creator_routes: dict[str, _Route] = {
             "account": _Route("GET /creators/{id}/account", ("read:creator",), self._account_creator, True),
-            "insights/earnings": _Route("GET /creators/{id}/insights/earnings", ("read:creator", "read:insights"),
-                                        self._earnings_creator, True),
-            "insights/earnings/summary": _Route("GET /creators/{id}/insights/earnings/summary",
-                                                ("read:creator", "read:insights"), self._summary_creator, True),
+            "insights/earnings": _Route(
+                "GET /creators/{id}/insights/earnings", ("read:creator", "read:insights"), self._earnings_creator, True
+            ),
+            "insights/earnings/summary": _Route(
+                "GET /creators/{id}/insights/earnings/summary",
+                ("read:creator", "read:insights"),
+                self._summary_creator,
+                True,
+            ),
         }
 
     # ------------------------------------------------------------------ routing
@@ -114,18 +133,28 @@ class FanvueApi:
         return None
 
     def is_api_path(self, path: str) -> bool:
-        return (path in self._static or path.startswith("/creators/") or path.startswith("/insights/")
-                or path.startswith("/agencies/") or path.startswith("/users/"))
+        return (
+            path in self._static
+            or path.startswith("/creators/")
+            or path.startswith("/insights/")
+            or path.startswith("/agencies/")
+            or path.startswith("/users/")
+        )
 
     def handle(self, req: Request) -> Response:
         m = self.match(req.path) if req.method == "GET" else None
         if m is None:
-            if req.method == "GET" and (req.path in _UNIMPLEMENTED or (
-                    req.path.startswith("/creators/") and req.path.endswith(("/insights/subscribers",
-                                                                             "/insights/top-spenders")))):
+            if req.method == "GET" and (
+                req.path in _UNIMPLEMENTED
+                or (
+                    req.path.startswith("/creators/")
+                    and req.path.endswith(("/insights/subscribers", "/insights/top-spenders"))
+                )
+            ):
                 return json_response(501, {"error": "Not implemented in the Fanvue sandbox"})
-            return json_response(404, {"message": f"Cannot {req.method} {req.path}", "error": "Not Found",
-                                       "statusCode": 404})
+            return json_response(
+                404, {"message": f"Cannot {req.method} {req.path}", "error": "Not Found", "statusCode": 404}
+            )
         route, seg = m
         # 1. principal + rate limit
         auth = req.headers.get("authorization", "")
@@ -147,23 +176,34 @@ class FanvueApi:
             v = req.headers.get("x-fanvue-api-version")
             if v is None or v not in self.cfg.api_versions:
                 if v is not None and v in self.cfg.sunset_versions:
-                    return json_response(410, {
-                        "error": "API version no longer supported",
-                        "message": f"API version '{v}' was sunset on {self.cfg.sunset_versions[v]}",
-                        "nextVersion": self.cfg.api_versions[-1]}, headers)
+                    return json_response(
+                        410,
+                        {
+                            "error": "API version no longer supported",
+                            "message": f"API version '{v}' was sunset on {self.cfg.sunset_versions[v]}",
+                            "nextVersion": self.cfg.api_versions[-1],
+                        },
+                        headers,
+                    )
                 if v is None or v not in self.cfg.deprecated_versions:
-                    return json_response(400, {"error": "Unsupported API version",
-                                               "message": f"API version '{v or ''}' is not supported"}, headers)
+                    return json_response(
+                        400,
+                        {"error": "Unsupported API version", "message": f"API version '{v or ''}' is not supported"},
+                        headers,
+                    )
             if v in self.cfg.deprecated_versions:
-                headers = headers + [("Deprecation", "true"), ("Sunset", self.cfg.deprecated_versions[v]),
-                                     ("X-Fanvue-API-Next-Version", self.cfg.api_versions[-1])]
+                headers = [
+                    *headers,
+                    ("Deprecation", "true"),
+                    ("Sunset", self.cfg.deprecated_versions[v]),
+                    ("X-Fanvue-API-Next-Version", self.cfg.api_versions[-1]),
+                ]
         # 3. authentication, scopes
         if rec is None:
             return json_response(401, {"error": "Unauthorized"}, headers)
         missing = [s for s in route.scopes if s not in rec.scopes]
         if missing:
-            return json_response(403, {"error": f"Forbidden: missing required scope(s): {' '.join(missing)}"},
-                                 headers)
+            return json_response(403, {"error": f"Forbidden: missing required scope(s): {' '.join(missing)}"}, headers)
         user = self.world.by_uuid[rec.user_uuid]
         try:
             if route.creator_scoped:
@@ -215,8 +255,9 @@ class FanvueApi:
             return None
 
     @staticmethod
-    def _sources(req: Request, allowed: tuple[str, ...], codes: dict[str, int],
-                 errors: list[str]) -> frozenset[int] | None:
+    def _sources(
+        req: Request, allowed: tuple[str, ...], codes: dict[str, int], errors: list[str]
+    ) -> frozenset[int] | None:
         vals = [s.strip() for raw in req.query.get("source", []) for s in raw.split(",") if s.strip()]
         if not vals:
             return None
@@ -262,19 +303,21 @@ class FanvueApi:
         now = self.clock.now_ms()
         pend = int(self.cfg.pending_days * DAY_MS)
         # payouts run on the 1st of every month at 09:00 UTC and pay everything available then
-        dt = datetime.fromtimestamp(now / 1000, tz=timezone.utc)
-        payout = datetime(dt.year, dt.month, 1, 9, tzinfo=timezone.utc)
+        dt = datetime.fromtimestamp(now / 1000, tz=UTC)
+        payout = datetime(dt.year, dt.month, 1, 9, tzinfo=UTC)
         if payout.timestamp() * 1000 > now:
-            payout = datetime(dt.year - (dt.month == 1), 12 if dt.month == 1 else dt.month - 1, 1, 9,
-                              tzinfo=timezone.utc)
+            payout = datetime(dt.year - (dt.month == 1), 12 if dt.month == 1 else dt.month - 1, 1, 9, tzinfo=UTC)
         payout_ms = int(payout.timestamp() * 1000)
         paid_hi = led.index_range(None, payout_ms - pend + 1)[1]
         avail_hi = min(n, led.index_range(None, now - pend + 1)[1])
         last_payout = iso_ms(payout_ms) if paid_hi > 0 else None
         # published: "sum of paid earning invoices"; items dated after the pending cut are not paid yet
-        total_hi = n if self.cfg.account_total == "all" else min(
-            n, led.index_range(None, self.world.pending_before(now) + 1)[1])
-        available = sum(net[min(paid_hi, avail_hi):avail_hi])
+        total_hi = (
+            n
+            if self.cfg.account_total == "all"
+            else min(n, led.index_range(None, self.world.pending_before(now) + 1)[1])
+        )
+        available = sum(net[min(paid_hi, avail_hi) : avail_hi])
         out = user.profile()
         out["account"] = {
             "status": user.status,
@@ -296,10 +339,14 @@ class FanvueApi:
         if errors:
             raise ApiError(400, {"errors": errors})
         managed = [self.world.by_uuid[u] for u in user.managed] if user.is_agency else []
-        rows = managed[(page - 1) * size: page * size]
-        return json_response(200, {"data": [u.creator_row() for u in rows],
-                                   "pagination": {"page": page, "size": len(rows),
-                                                  "hasMore": page * size < len(managed)}})
+        rows = managed[(page - 1) * size : page * size]
+        return json_response(
+            200,
+            {
+                "data": [u.creator_row() for u in rows],
+                "pagination": {"page": page, "size": len(rows), "hasMore": page * size < len(managed)},
+            },
+        )
 
     def _earnings(self, req: Request, owner: SandboxUser) -> Response:
         errors: list[str] = []
@@ -346,7 +393,7 @@ class FanvueApi:
         if gran not in ("day", "week"):
             errors.append("granularity must be one of the following values: day, week")
         tz_name = req.q1("timezone") or "UTC"
-        tz: ZoneInfo | timezone = timezone.utc
+        tz: ZoneInfo | timezone = UTC
         if tz_name != "UTC":
             try:
                 tz = ZoneInfo(tz_name)
@@ -354,9 +401,16 @@ class FanvueApi:
                 errors.append("timezone must be a valid IANA timezone")
         if errors:
             raise ApiError(400, {"errors": errors})
-        body = earnings_summary(self.world.earnings[owner.uuid], now_ms=self.clock.now_ms(),
-                                floor_ms=owner.registered_at_ms, start_ms=start, end_ms=end,
-                                granularity=gran, tz_name=tz_name, tz=tz)
+        body = earnings_summary(
+            self.world.earnings[owner.uuid],
+            now_ms=self.clock.now_ms(),
+            floor_ms=owner.registered_at_ms,
+            start_ms=start,
+            end_ms=end,
+            granularity=gran,
+            tz_name=tz_name,
+            tz=tz,
+        )
         return Response(200, dumps(body))
 
     def _summary_self(self, req: Request, user: SandboxUser) -> Response:

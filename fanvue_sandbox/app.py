@@ -19,7 +19,7 @@ _OAUTH_PATHS = ("/oauth2/auth", "/oauth2/token", "/oauth2/revoke", "/.well-known
 
 
 class SandboxApp:
-    def __init__(self, sb: "FanvueSandbox") -> None:
+    def __init__(self, sb: FanvueSandbox) -> None:
         self.sb = sb
         self._lock = threading.Lock()
         self.by_status: dict[int, int] = {}
@@ -70,8 +70,9 @@ class SandboxApp:
         else:
             route = "other"
             delay_ms = 0
-            resp = json_response(404, {"message": f"Cannot {req.method} {path}", "error": "Not Found",
-                                       "statusCode": 404})
+            resp = json_response(
+                404, {"message": f"Cannot {req.method} {path}", "error": "Not Found", "statusCode": 404}
+            )
         if delay_ms:
             resp.delay_s = delay_ms / 1000
         self._count(route, resp.status)
@@ -82,10 +83,16 @@ class SandboxApp:
             return Response(0, drop=True)
         if kind == "storm":
             lim = self.sb.limiter.limit
-            return json_response(429, {"error": "Too many requests"}, [
-                ("X-RateLimit-Limit", str(lim)), ("X-RateLimit-Remaining", "0"),
-                ("X-RateLimit-Reset", str(math.ceil(time.time() + retry_after))),
-                ("Retry-After", str(retry_after))])
+            return json_response(
+                429,
+                {"error": "Too many requests"},
+                [
+                    ("X-RateLimit-Limit", str(lim)),
+                    ("X-RateLimit-Remaining", "0"),
+                    ("X-RateLimit-Reset", str(math.ceil(time.time() + retry_after))),
+                    ("Retry-After", str(retry_after)),
+                ],
+            )
         try:
             phrase = HTTPStatus(status).phrase
         except ValueError:
@@ -94,5 +101,8 @@ class SandboxApp:
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            return {"total": self.total, "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
-                    "by_route": dict(sorted(self.by_route.items()))}
+            return {
+                "total": self.total,
+                "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
+                "by_route": dict(sorted(self.by_route.items())),
+            }

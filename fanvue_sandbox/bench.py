@@ -23,8 +23,13 @@ from .sandbox import FanvueSandbox
 
 
 def _config(items: int, prefetch: bool = True) -> SandboxConfig:
-    return SandboxConfig(seed=1, creators=[CreatorSpec(handle="big", items=items, history_days=1500)],
-                         agency_manages=["big"], rate_limit=10**9, prefetch=prefetch)
+    return SandboxConfig(
+        seed=1,
+        creators=[CreatorSpec(handle="big", items=items, history_days=1500)],
+        agency_manages=["big"],
+        rate_limit=10**9,
+        prefetch=prefetch,
+    )
 
 
 def _serve(items: int, q: Any, stop: Any, prefetch: bool = True) -> None:
@@ -50,7 +55,7 @@ def _run_httpx(base: str, token: str, path: str, pages: int, decode: bool) -> fl
             else:
                 b = r.content
                 i = b.rfind(b'"nextCursor":"')
-                cursor = b[i + 14:-2].decode() if i > 0 else None
+                cursor = b[i + 14 : -2].decode() if i > 0 else None
         return pages / (time.perf_counter() - t)
 
 
@@ -61,15 +66,17 @@ def _run_stdlib(base: str, token: str, path: str, pages: int) -> float:
     cursor = None
     t = time.perf_counter()
     for _ in range(pages):
-        conn.request("GET", path + "?" + urlencode({"size": 50, **({"cursor": cursor} if cursor else {})}),
-                     headers=headers)
+        conn.request(
+            "GET", path + "?" + urlencode({"size": 50, **({"cursor": cursor} if cursor else {})}), headers=headers
+        )
         cursor = json.loads(conn.getresponse().read())["nextCursor"]
     conn.close()
     return pages / (time.perf_counter() - t)
 
 
-def measure(items: int = 200_000, pages: int = 3000, in_process: bool = False, rounds: int = 3,
-            prefetch: bool = True) -> dict[str, float]:
+def measure(
+    items: int = 200_000, pages: int = 3000, in_process: bool = False, rounds: int = 3, prefetch: bool = True
+) -> dict[str, float]:
     """Best-of-`rounds` pages/s per client kind (the box may be shared, so best is the signal)."""
     stop: Any
     if in_process:

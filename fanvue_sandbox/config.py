@@ -20,10 +20,24 @@ CURRENT_API_VERSION = "2025-06-26"
 
 #: All scopes a Fanvue app can be granted, plus the Ory "system" scopes.
 ALL_SCOPES: tuple[str, ...] = (
-    "openid", "offline_access", "offline",
-    "read:self", "read:chat", "write:chat", "read:fan", "read:creator", "write:creator",
-    "read:media", "write:media", "read:post", "write:post", "read:insights",
-    "read:tracking_links", "write:tracking_links", "read:agency", "write:agency",
+    "openid",
+    "offline_access",
+    "offline",
+    "read:self",
+    "read:chat",
+    "write:chat",
+    "read:fan",
+    "read:creator",
+    "write:creator",
+    "read:media",
+    "write:media",
+    "read:post",
+    "write:post",
+    "read:insights",
+    "read:tracking_links",
+    "write:tracking_links",
+    "read:agency",
+    "write:agency",
     "read:notification",
 )
 
@@ -167,7 +181,7 @@ class SandboxConfig:
             raise ValueError("cursor_tie_mode must be 'skip' or 'repeat'")
 
     @classmethod
-    def demo(cls, **overrides: Any) -> "SandboxConfig":
+    def demo(cls, **overrides: Any) -> SandboxConfig:
         """Default demo world: ava/bella/cleo managed by `agency`, dora personal-only.
 
         FANVUE_CLIENT_ID / FANVUE_CLIENT_SECRET / FANVUE_REDIRECT_URIS (comma separated)
@@ -186,8 +200,7 @@ class SandboxConfig:
             creators=[
                 CreatorSpec(handle="ava", items=6000, history_days=3 * 365, display_name="Ava Sterling"),
                 CreatorSpec(handle="bella", items=1500, history_days=540, display_name="Bella Moreau"),
-                CreatorSpec(handle="cleo", items=800, history_days=300, display_name="Cleo Hart",
-                            fanless_share=0.12),
+                CreatorSpec(handle="cleo", items=800, history_days=300, display_name="Cleo Hart", fanless_share=0.12),
                 CreatorSpec(handle="dora", items=300, history_days=180, display_name="Dora Lind"),
             ],
             agency_manages=["ava", "bella", "cleo"],

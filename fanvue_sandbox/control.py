@@ -28,15 +28,16 @@ def _bool(v: str | None, default: bool) -> bool:
     return v.lower() not in ("0", "false", "no", "off")
 
 
-def handle_control(sb: "FanvueSandbox", req: Request) -> Response:
+def handle_control(sb: FanvueSandbox, req: Request) -> Response:
     path, m = req.path, req.method
     try:
         body: Any = req.json_body() if m in ("POST", "PUT", "PATCH") else {}
         if not isinstance(body, dict):
             raise ValueError("JSON object expected")
         if path == "/_sandbox/ground-truth" and m == "GET":
-            return json_response(200, sb.ground_truth(include_items=_bool(req.q1("items"), True),
-                                                      creator=req.q1("creator") or None))
+            return json_response(
+                200, sb.ground_truth(include_items=_bool(req.q1("items"), True), creator=req.q1("creator") or None)
+            )
         if path == "/_sandbox/faults":
             if m == "POST":
                 return json_response(200, {"active": sb.set_faults(**body)})

@@ -18,7 +18,8 @@ import random
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from .people import FanPool
 from .rng import key64, mix64, uuid_from
@@ -26,11 +27,20 @@ from .timeutil import _HM, _MSZ, _SS, DAY_MS, _day_prefix, iso_ms
 
 # Earning sources. Codes index this tuple; the last one is an undocumented new value.
 KNOWN_SOURCES: tuple[str, ...] = (
-    "subscription", "renewal", "message", "post", "tip", "referral", "affiliate",
-    "mediaLink", "checkoutLink", "appStore", "giveaway",
+    "subscription",
+    "renewal",
+    "message",
+    "post",
+    "tip",
+    "referral",
+    "affiliate",
+    "mediaLink",
+    "checkoutLink",
+    "appStore",
+    "giveaway",
 )
 #: filter values accepted by the API (EarningSource enum, `all` = no filter)
-EARNING_SOURCE_ENUM: tuple[str, ...] = ("all",) + KNOWN_SOURCES
+EARNING_SOURCE_ENUM: tuple[str, ...] = ("all", *KNOWN_SOURCES)
 SPENDING_SOURCE_ENUM: tuple[str, ...] = ("all", "refund", "chargeback")
 UNKNOWN_CODE = len(KNOWN_SOURCES)
 FANLESS = frozenset({KNOWN_SOURCES.index("referral"), KNOWN_SOURCES.index("affiliate")})
@@ -41,28 +51,44 @@ _APPSTORE = KNOWN_SOURCES.index("appStore")
 
 #: base mix in percent (referral + affiliate = fan-less share)
 _BASE_WEIGHTS: dict[str, float] = {
-    "subscription": 17, "renewal": 25, "message": 22, "post": 10, "tip": 12, "referral": 2,
-    "affiliate": 1.5, "mediaLink": 3.5, "checkoutLink": 2.5, "appStore": 1.5, "giveaway": 1.5,
+    "subscription": 17,
+    "renewal": 25,
+    "message": 22,
+    "post": 10,
+    "tip": 12,
+    "referral": 2,
+    "affiliate": 1.5,
+    "mediaLink": 3.5,
+    "checkoutLink": 2.5,
+    "appStore": 1.5,
+    "giveaway": 1.5,
 }
 _SUB_PRICES = (499, 799, 999, 1299, 1499, 1999)
 _PRICES: tuple[tuple[int, ...], ...] = (
-    _SUB_PRICES,                                       # subscription
-    _SUB_PRICES,                                       # renewal
-    tuple(range(300, 5001, 100)),                      # message
-    tuple(range(500, 3001, 250)),                      # post
+    _SUB_PRICES,  # subscription
+    _SUB_PRICES,  # renewal
+    tuple(range(300, 5001, 100)),  # message
+    tuple(range(500, 3001, 250)),  # post
     (100, 200, 300, 500, 500, 1000, 1000, 2000, 5000, 10000, 25000),  # tip
-    tuple(range(50, 2001, 50)),                        # referral
-    tuple(range(100, 5001, 100)),                      # affiliate
-    tuple(range(500, 9901, 100)),                      # mediaLink
-    tuple(range(1000, 9901, 100)),                     # checkoutLink
-    (199, 499, 999, 2999),                             # appStore
-    (100, 500),                                        # giveaway
-    tuple(range(500, 5001, 100)),                      # unknown new source
+    tuple(range(50, 2001, 50)),  # referral
+    tuple(range(100, 5001, 100)),  # affiliate
+    tuple(range(500, 9901, 100)),  # mediaLink
+    tuple(range(1000, 9901, 100)),  # checkoutLink
+    (199, 499, 999, 2999),  # appStore
+    (100, 500),  # giveaway
+    tuple(range(500, 5001, 100)),  # unknown new source
 )
 #: ',"currency":...,"source":"' prefix by the 8 currency hash bits (mirrors _parts)
 _CURRENCY_SOURCE = tuple(
-    ',"currency":"BRL","source":"' if c < 10 else ',"currency":"EUR","source":"' if c < 20
-    else ',"currency":"GBP","source":"' if c < 23 else ',"currency":null,"source":"' for c in range(256))
+    ',"currency":"BRL","source":"'
+    if c < 10
+    else ',"currency":"EUR","source":"'
+    if c < 20
+    else ',"currency":"GBP","source":"'
+    if c < 23
+    else ',"currency":null,"source":"'
+    for c in range(256)
+)
 
 
 def _net(code: int, gross: int) -> int:
@@ -76,7 +102,8 @@ def _net(code: int, gross: int) -> int:
 #: pre-rendered ',"gross":g,"net":n' per (code, price index) -> (normal net, net == gross)
 _AMOUNT_JSON: tuple[tuple[tuple[str, str], ...], ...] = tuple(
     tuple((',"gross":%d,"net":%d' % (g, _net(code, g)), ',"gross":%d,"net":%d' % (g, g)) for g in prices)
-    for code, prices in enumerate(_PRICES))
+    for code, prices in enumerate(_PRICES)
+)
 _TABLE_BITS = 12
 _TABLE_SIZE = 1 << _TABLE_BITS
 _K2 = 0xD1B54A32D192ED03
@@ -101,7 +128,7 @@ def source_weights(fanless_share: float | None, unknown_share: float, fanless_on
     if fanless_only:
         w = [0.0] * len(KNOWN_SOURCES)
         w[_REFERRAL], w[KNOWN_SOURCES.index("affiliate")] = 70.0, 30.0
-        return w + [0.0]
+        return [*w, 0.0]
     if fanless_share is not None:
         cur = sum(w[c] for c in FANLESS)
         rest = sum(w) - cur
@@ -174,14 +201,28 @@ def make_ties(ts: array, rnd: random.Random, share: float, protect_newest: int =
 class EarningsLedger:
     """Earning line items of one user (creator, or the agency user itself)."""
 
-    def __init__(self, *, seed: int, owner_uuid: str, owner_index: int, n_owners: int, n_items: int,
-                 start_ms: int, end_ms: int, weights: Sequence[float], fans: FanPool,
-                 tie_share: float, legacy: bool, legacy_cutoff_ms: int, legacy_share: float,
-                 unknown_value: str) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int,
+        owner_uuid: str,
+        owner_index: int,
+        n_owners: int,
+        n_items: int,
+        start_ms: int,
+        end_ms: int,
+        weights: Sequence[float],
+        fans: FanPool,
+        tie_share: float,
+        legacy: bool,
+        legacy_cutoff_ms: int,
+        legacy_share: float,
+        unknown_value: str,
+    ) -> None:
         self.owner_uuid = owner_uuid
         self.fans = fans
         self.unknown_value = unknown_value
-        self.source_names = KNOWN_SOURCES + (unknown_value,)
+        self.source_names = (*KNOWN_SOURCES, unknown_value)
         self._k = key64(seed, "items", owner_uuid)
         self._kmsg = key64(seed, "messages", owner_uuid)
         self._kpost = key64(seed, "posts", owner_uuid)
@@ -224,8 +265,7 @@ class EarningsLedger:
         return i
 
     def is_legacy(self, b: int) -> bool:
-        return (self.legacy and self.ts[b] < self._legacy_cutoff
-                and mix64(self._kleg ^ b) % 1000 < self._legacy_permille)
+        return self.legacy and self.ts[b] < self._legacy_cutoff and mix64(self._kleg ^ b) % 1000 < self._legacy_permille
 
     def amounts(self, i: int) -> tuple[int, int, int]:
         """(source code, gross, net) of item i; the hot path of every aggregate."""
@@ -362,9 +402,18 @@ class EarningsLedger:
                 day = iso_ms(d * 86_400_000)[:11]
             sec, milli = divmod(rem, 1000)
             mins, sec = divmod(sec, 60)
-            head = ('{"date":"' + day + hm[mins] + ss[sec] + msz[milli] + '"'
-                    + amounts[(r >> 16) % len(amounts)][(r >> 56) < 8]
-                    + _CURRENCY_SOURCE[(r >> 48) & 0xFF] + names[code] + '"')
+            head = (
+                '{"date":"'
+                + day
+                + hm[mins]
+                + ss[sec]
+                + msz[milli]
+                + '"'
+                + amounts[(r >> 16) % len(amounts)][(r >> 56) < 8]
+                + _CURRENCY_SOURCE[(r >> 48) & 0xFF]
+                + names[code]
+                + '"'
+            )
             tail = '"'
             if code == _MSG:
                 tail += ',"messageUuid":"' + self._msg(mix64(r ^ _K2) % self._msg_pool) + '"'
@@ -378,13 +427,23 @@ class EarningsLedger:
             if legacy and self.is_legacy(b):
                 cache[i] = (head + tail[1:], None)
             else:
-                cache[i] = (head + ',"transactionOrderId":"FV-ORDER-' + str(b * stride + offset)
-                            + '","transactionOrderStatus":"', tail)
+                cache[i] = (
+                    head
+                    + ',"transactionOrderId":"FV-ORDER-'
+                    + str(b * stride + offset)
+                    + '","transactionOrderStatus":"',
+                    tail,
+                )
 
     def item_dict(self, i: int, pending_before_ms: int) -> dict[str, Any]:
         ts, code, gross, net, cur, fan, msg, post, order = self._parts(i)
-        d: dict[str, Any] = {"date": iso_ms(ts), "gross": gross, "net": net, "currency": cur,
-                             "source": self.source_names[code]}
+        d: dict[str, Any] = {
+            "date": iso_ms(ts),
+            "gross": gross,
+            "net": net,
+            "currency": cur,
+            "source": self.source_names[code],
+        }
         if order is not None:
             d["transactionOrderId"] = f"FV-ORDER-{order}"
             d["transactionOrderStatus"] = "pendingBalance" if ts > pending_before_ms else "availableForPayout"
@@ -415,8 +474,9 @@ class EarningsLedger:
         return self.amounts(i)[0]
 
     # ---- queries ----
-    def select(self, lo_ms: int | None, hi_ms: int | None, size: int, codes: frozenset[int] | None,
-               inclusive_hi: bool = False) -> tuple[list[int], bool]:
+    def select(
+        self, lo_ms: int | None, hi_ms: int | None, size: int, codes: frozenset[int] | None, inclusive_hi: bool = False
+    ) -> tuple[list[int], bool]:
         """Newest-first indices with lo <= date < hi (<= hi if inclusive_hi), at most `size`.
 
         Returns (indices, more) where `more` says whether a further matching item exists.
@@ -498,9 +558,14 @@ class SpendingLedger:
         return len(self.ts)
 
     def item_dict(self, i: int) -> dict[str, Any]:
-        _, code, gross, net, cur, fan, msg, post, _ = self.earnings._parts(self.orig[i])
-        d: dict[str, Any] = {"date": iso_ms(self.ts[i]), "gross": -gross, "net": -net, "currency": cur,
-                             "source": "chargeback" if self.kind[i] else "refund"}
+        _, _code, gross, net, cur, fan, msg, post, _ = self.earnings._parts(self.orig[i])
+        d: dict[str, Any] = {
+            "date": iso_ms(self.ts[i]),
+            "gross": -gross,
+            "net": -net,
+            "currency": cur,
+            "source": "chargeback" if self.kind[i] else "refund",
+        }
         if msg is not None:
             d["messageUuid"] = msg
         if post is not None:
@@ -511,14 +576,12 @@ class SpendingLedger:
     def item_json(self, i: int) -> str:
         return json.dumps(self.item_dict(i), separators=(",", ":"))
 
-    def select(self, lo_ms: int | None, hi_ms: int | None, size: int, kinds: frozenset[int] | None,
-               inclusive_hi: bool = False) -> tuple[list[int], bool]:
+    def select(
+        self, lo_ms: int | None, hi_ms: int | None, size: int, kinds: frozenset[int] | None, inclusive_hi: bool = False
+    ) -> tuple[list[int], bool]:
         ts = self.ts
         lo = 0 if lo_ms is None else bisect_left(ts, lo_ms)
-        if hi_ms is None:
-            hi = len(ts)
-        else:
-            hi = bisect_right(ts, hi_ms) if inclusive_hi else bisect_left(ts, hi_ms)
+        hi = len(ts) if hi_ms is None else bisect_right(ts, hi_ms) if inclusive_hi else bisect_left(ts, hi_ms)
         out: list[int] = []
         i = hi - 1
         while i >= lo:

@@ -26,8 +26,18 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-FAULT_KEYS = frozenset({"error_5xx", "error_rate", "slow_ms", "drop", "rate_limit_storm",
-                        "expire_tokens_after", "revoke_grant", "path_regex"})
+FAULT_KEYS = frozenset(
+    {
+        "error_5xx",
+        "error_rate",
+        "slow_ms",
+        "drop",
+        "rate_limit_storm",
+        "expire_tokens_after",
+        "revoke_grant",
+        "path_regex",
+    }
+)
 
 
 @dataclass
@@ -61,8 +71,10 @@ class Faults:
         self._plan: dict[str, Any] = {}
         self._rnd = random.Random(0)
         self._regex: dict[str, re.Pattern[str]] = {}
-        self.injected: dict[str, int] = {k: 0 for k in (
-            "error_5xx", "error_rate", "slow", "drop", "rate_limit_storm", "tokens_expired", "grants_revoked")}
+        self.injected: dict[str, int] = {
+            k: 0
+            for k in ("error_5xx", "error_rate", "slow", "drop", "rate_limit_storm", "tokens_expired", "grants_revoked")
+        }
 
     def set(self, **faults: Any) -> dict[str, Any]:
         """Merge the given faults into the plan (revoke_grant is returned, not stored)."""
@@ -104,9 +116,8 @@ class Faults:
                     raise ValueError("path_regex must be a string")
                 re.compile(value)
                 plan[key] = value
-            elif key == "revoke_grant":
-                if not isinstance(value, str):
-                    raise ValueError("revoke_grant must be a handle or uuid")
+            elif key == "revoke_grant" and not isinstance(value, str):
+                raise ValueError("revoke_grant must be a handle or uuid")
         for v in plan.values():
             if isinstance(v, dict) and v.get("path_regex"):
                 re.compile(v["path_regex"])

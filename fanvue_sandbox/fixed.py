@@ -44,21 +44,47 @@ class Sale:
 def fan_json(uuid: str, handle: str) -> dict[str, Any]:
     """The `user` object of a sale by a named fan (stable: derived from uuid and handle only)."""
     days = int(uuid.replace("-", "")[:6], 16) % 365
-    return {"uuid": uuid, "handle": handle,
-            "displayName": " ".join(w.capitalize() for w in handle.split("-") if not w.isdigit()) or handle,
-            "nickname": None, "isTopSpender": False, "avatarUrl": None,
-            "registeredAt": iso_ms(_FAN_REGISTERED_MS + days * DAY_MS)}
+    return {
+        "uuid": uuid,
+        "handle": handle,
+        "displayName": " ".join(w.capitalize() for w in handle.split("-") if not w.isdigit()) or handle,
+        "nickname": None,
+        "isTopSpender": False,
+        "avatarUrl": None,
+        "registeredAt": iso_ms(_FAN_REGISTERED_MS + days * DAY_MS),
+    }
 
 
 class FixedLedger(EarningsLedger):
     """Earnings ledger whose first items are the given sales (sorted by date)."""
 
-    def __init__(self, sales: Sequence[Sale], *, seed: int, owner_uuid: str, owner_index: int,
-                 n_owners: int, fans: FanPool, unknown_value: str) -> None:
-        super().__init__(seed=seed, owner_uuid=owner_uuid, owner_index=owner_index, n_owners=n_owners,
-                         n_items=0, start_ms=0, end_ms=0, weights=source_weights(None, 0.0), fans=fans,
-                         tie_share=0.0, legacy=False, legacy_cutoff_ms=0, legacy_share=0.0,
-                         unknown_value=unknown_value)
+    def __init__(
+        self,
+        sales: Sequence[Sale],
+        *,
+        seed: int,
+        owner_uuid: str,
+        owner_index: int,
+        n_owners: int,
+        fans: FanPool,
+        unknown_value: str,
+    ) -> None:
+        super().__init__(
+            seed=seed,
+            owner_uuid=owner_uuid,
+            owner_index=owner_index,
+            n_owners=n_owners,
+            n_items=0,
+            start_ms=0,
+            end_ms=0,
+            weights=source_weights(None, 0.0),
+            fans=fans,
+            tie_share=0.0,
+            legacy=False,
+            legacy_cutoff_ms=0,
+            legacy_share=0.0,
+            unknown_value=unknown_value,
+        )
         self.sales: tuple[Sale, ...] = tuple(sorted(sales, key=lambda s: s.date_ms))
         self.ts = array("q", [s.date_ms for s in self.sales])
         self._order_base = 900_000_000 + owner_index * 1_000_000
@@ -81,8 +107,17 @@ class FixedLedger(EarningsLedger):
         if i < len(self.sales):
             s = self.sales[i]
             msg, post = self._extra(i)
-            return (s.date_ms, KNOWN_SOURCES.index(s.source), s.gross, s.net, s.currency, None, msg, post,
-                    self._order_base + i)
+            return (
+                s.date_ms,
+                KNOWN_SOURCES.index(s.source),
+                s.gross,
+                s.net,
+                s.currency,
+                None,
+                msg,
+                post,
+                self._order_base + i,
+            )
         return super()._parts(i)
 
     def item_dict(self, i: int, pending_before_ms: int) -> dict[str, Any]:
@@ -90,10 +125,15 @@ class FixedLedger(EarningsLedger):
             return super().item_dict(i, pending_before_ms)
         s = self.sales[i]
         msg, post = self._extra(i)
-        d: dict[str, Any] = {"date": iso_ms(s.date_ms), "gross": s.gross, "net": s.net, "currency": s.currency,
-                             "source": s.source, "transactionOrderId": f"FV-ORDER-{self._order_base + i}",
-                             "transactionOrderStatus": ("pendingBalance" if s.date_ms > pending_before_ms
-                                                        else "availableForPayout")}
+        d: dict[str, Any] = {
+            "date": iso_ms(s.date_ms),
+            "gross": s.gross,
+            "net": s.net,
+            "currency": s.currency,
+            "source": s.source,
+            "transactionOrderId": f"FV-ORDER-{self._order_base + i}",
+            "transactionOrderStatus": ("pendingBalance" if s.date_ms > pending_before_ms else "availableForPayout"),
+        }
         if msg is not None:
             d["messageUuid"] = msg
         if post is not None:

@@ -24,8 +24,9 @@ import re
 import secrets
 import threading
 import uuid as uuidlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote_plus, urlencode
 
 from .config import GrantSpec, SandboxConfig
@@ -36,11 +37,15 @@ from .world import World
 _VERIFIER_RE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 _CHALLENGE_RE = re.compile(r"^[A-Za-z0-9\-_]{43}$")
 _NO_STORE = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
-_INVALID_GRANT = ("The provided authorization grant (e.g., authorization code, resource owner credentials) "
-                  "or refresh token is invalid, expired, revoked, does not match the redirection URI used "
-                  "in the authorization request, or was issued to another client.")
-_INVALID_CLIENT = ("Client authentication failed (e.g., unknown client, no client authentication included, "
-                   "or unsupported authentication method).")
+_INVALID_GRANT = (
+    "The provided authorization grant (e.g., authorization code, resource owner credentials) "
+    "or refresh token is invalid, expired, revoked, does not match the redirection URI used "
+    "in the authorization request, or was issued to another client."
+)
+_INVALID_CLIENT = (
+    "Client authentication failed (e.g., unknown client, no client authentication included, "
+    "or unsupported authentication method)."
+)
 
 
 def b64url(data: bytes) -> str:
@@ -115,8 +120,7 @@ class OAuthError(Exception):
 class OAuthServer:
     """Authorization server state (codes, grants, tokens) + its HTTP handlers."""
 
-    def __init__(self, cfg: SandboxConfig, clock: SandboxClock, world: World,
-                 issuer: Callable[[], str]) -> None:
+    def __init__(self, cfg: SandboxConfig, clock: SandboxClock, world: World, issuer: Callable[[], str]) -> None:
         self.cfg = cfg
         self.clock = clock
         self.world = world
@@ -128,9 +132,19 @@ class OAuthServer:
         self.grants: dict[str, Grant] = {}
         self.access: dict[str, AccessToken] = {}
         self.refresh: dict[str, RefreshToken] = {}
-        self.counters: dict[str, int] = {k: 0 for k in (
-            "authorizations", "codes_exchanged", "code_reuses", "tokens_issued", "refreshes",
-            "refresh_token_reuses", "grants_revoked", "token_errors")}
+        self.counters: dict[str, int] = {
+            k: 0
+            for k in (
+                "authorizations",
+                "codes_exchanged",
+                "code_reuses",
+                "tokens_issued",
+                "refreshes",
+                "refresh_token_reuses",
+                "grants_revoked",
+                "token_errors",
+            )
+        }
         for spec in cfg.grants:
             self.install_grant(spec)
 
@@ -167,14 +181,27 @@ class OAuthServer:
         now = self.clock.now_ms()
         ttl_ms = self.cfg.token_ttl_s * 1000
         iat = now // 1000
-        claims = {"aud": [], "client_id": grant.client_id, "exp": (now + ttl_ms) // 1000, "ext": {},
-                  "iat": iat, "iss": self._issuer() + "/", "jti": str(uuidlib.uuid4()), "nbf": iat,
-                  "scp": list(scopes), "sub": grant.user_uuid}
+        claims = {
+            "aud": [],
+            "client_id": grant.client_id,
+            "exp": (now + ttl_ms) // 1000,
+            "ext": {},
+            "iat": iat,
+            "iss": self._issuer() + "/",
+            "jti": str(uuidlib.uuid4()),
+            "nbf": iat,
+            "scp": list(scopes),
+            "sub": grant.user_uuid,
+        }
         at = self._jwt(claims)
         self.access[at] = AccessToken(at, grant.id, grant.user_uuid, grant.client_id, frozenset(scopes), now + ttl_ms)
         grant.access_tokens.append(at)
-        out: dict[str, Any] = {"access_token": at, "expires_in": self.cfg.token_ttl_s,
-                               "scope": " ".join(scopes), "token_type": "bearer"}
+        out: dict[str, Any] = {
+            "access_token": at,
+            "expires_in": self.cfg.token_ttl_s,
+            "scope": " ".join(scopes),
+            "token_type": "bearer",
+        }
         if "offline" in grant.scopes or "offline_access" in grant.scopes:
             rt = "ory_rt_" + secrets.token_urlsafe(32)
             exp = None if self.cfg.refresh_ttl_s is None else now + self.cfg.refresh_ttl_s * 1000
@@ -182,9 +209,17 @@ class OAuthServer:
             grant.refresh_tokens.append(rt)
             out["refresh_token"] = rt
         if "openid" in scopes:
-            idc = {"aud": [grant.client_id], "auth_time": grant.created_ms // 1000, "exp": (now + ttl_ms) // 1000,
-                   "iat": iat, "iss": self._issuer() + "/", "jti": str(uuidlib.uuid4()),
-                   "rat": grant.created_ms // 1000, "sid": grant.id, "sub": grant.user_uuid}
+            idc = {
+                "aud": [grant.client_id],
+                "auth_time": grant.created_ms // 1000,
+                "exp": (now + ttl_ms) // 1000,
+                "iat": iat,
+                "iss": self._issuer() + "/",
+                "jti": str(uuidlib.uuid4()),
+                "rat": grant.created_ms // 1000,
+                "sid": grant.id,
+                "sub": grant.user_uuid,
+            }
             if grant.nonce:
                 idc["nonce"] = grant.nonce
             out["id_token"] = self._jwt(idc)
@@ -193,8 +228,15 @@ class OAuthServer:
 
     def _new_grant(self, user_uuid: str, client_id: str, scopes: tuple[str, ...], nonce: str | None) -> Grant:
         user = self.world.by_uuid[user_uuid]
-        g = Grant(id=str(uuidlib.uuid4()), user_uuid=user_uuid, handle=user.handle, client_id=client_id,
-                  scopes=scopes, created_ms=self.clock.now_ms(), nonce=nonce)
+        g = Grant(
+            id=str(uuidlib.uuid4()),
+            user_uuid=user_uuid,
+            handle=user.handle,
+            client_id=client_id,
+            scopes=scopes,
+            created_ms=self.clock.now_ms(),
+            nonce=nonce,
+        )
         self.grants[g.id] = g
         return g
 
@@ -251,16 +293,25 @@ class OAuthServer:
         with self._lock:
             if spec.access_token in self.access or spec.refresh_token in self.refresh:
                 raise ValueError("a token of this grant is already installed")
-            g = Grant(id=str(uuidlib.uuid4()),
-                      user_uuid=user.uuid, handle=user.handle, client_id=self.cfg.client_id, scopes=scopes,
-                      created_ms=spec.created_ms, revoked=spec.revoked_reason is not None,
-                      revoked_reason=spec.revoked_reason,
-                      access_tokens=[spec.access_token], refresh_tokens=[spec.refresh_token])
+            g = Grant(
+                id=str(uuidlib.uuid4()),
+                user_uuid=user.uuid,
+                handle=user.handle,
+                client_id=self.cfg.client_id,
+                scopes=scopes,
+                created_ms=spec.created_ms,
+                revoked=spec.revoked_reason is not None,
+                revoked_reason=spec.revoked_reason,
+                access_tokens=[spec.access_token],
+                refresh_tokens=[spec.refresh_token],
+            )
             self.grants[g.id] = g
-            self.access[spec.access_token] = AccessToken(spec.access_token, g.id, user.uuid, g.client_id,
-                                                         frozenset(scopes), spec.access_expires_ms, g.revoked)
-            self.refresh[spec.refresh_token] = RefreshToken(spec.refresh_token, g.id, g.client_id, None,
-                                                            revoked=g.revoked)
+            self.access[spec.access_token] = AccessToken(
+                spec.access_token, g.id, user.uuid, g.client_id, frozenset(scopes), spec.access_expires_ms, g.revoked
+            )
+            self.refresh[spec.refresh_token] = RefreshToken(
+                spec.refresh_token, g.id, g.client_id, None, revoked=g.revoked
+            )
             return g
 
     # ------------------------------------------------------------------ /oauth2/auth
@@ -271,9 +322,12 @@ class OAuthServer:
             return _error_page(400, "invalid_client", "The requested OAuth 2.0 Client does not exist.")
         redirect_uri = q.get("redirect_uri", "")
         if redirect_uri not in self.cfg.redirect_uris:
-            return _error_page(400, "invalid_request",
-                               "The 'redirect_uri' parameter does not match any of the OAuth 2.0 Client's "
-                               "pre-registered redirect urls.")
+            return _error_page(
+                400,
+                "invalid_request",
+                "The 'redirect_uri' parameter does not match any of the OAuth 2.0 Client's "
+                "pre-registered redirect urls.",
+            )
         state = q.get("state", "")
         form_post = q.get("response_mode") == "form_post"
 
@@ -281,10 +335,14 @@ class OAuthServer:
             if state:
                 params["state"] = state
             if form_post:
-                fields = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}"/>'
-                                 for k, v in params.items())
-                page = (f'<html><body onload="document.forms[0].submit()"><form method="post" '
-                        f'action="{html.escape(redirect_uri)}">{fields}</form></body></html>')
+                fields = "".join(
+                    f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}"/>'
+                    for k, v in params.items()
+                )
+                page = (
+                    f'<html><body onload="document.forms[0].submit()"><form method="post" '
+                    f'action="{html.escape(redirect_uri)}">{fields}</form></body></html>'
+                )
                 return Response(200, page.encode(), [("Cache-Control", "no-store")], "text/html; charset=utf-8")
             sep = "&" if "?" in redirect_uri else "?"
             return Response(302, b"", [("Location", redirect_uri + sep + urlencode(params))], "text/plain")
@@ -293,37 +351,61 @@ class OAuthServer:
             return back({"error": error, "error_description": desc})
 
         if q.get("response_type") != "code":
-            return fail("unsupported_response_type",
-                        "The authorization server does not support obtaining a token using this method.")
+            return fail(
+                "unsupported_response_type",
+                "The authorization server does not support obtaining a token using this method.",
+            )
         if len(state) < 8:
-            return fail("invalid_state", "The state is missing or does not have enough characters and is "
-                                         "therefore considered too weak. Request parameter 'state' must be at "
-                                         "least be 8 characters long to ensure sufficient entropy.")
+            return fail(
+                "invalid_state",
+                "The state is missing or does not have enough characters and is "
+                "therefore considered too weak. Request parameter 'state' must be at "
+                "least be 8 characters long to ensure sufficient entropy.",
+            )
         challenge = q.get("code_challenge", "")
         method = q.get("code_challenge_method", "")
         if not challenge:
-            return fail("invalid_request", "The request is missing a required parameter. Clients must include "
-                                           "a code_challenge when performing the authorize code flow, but it is "
-                                           "missing.")
+            return fail(
+                "invalid_request",
+                "The request is missing a required parameter. Clients must include "
+                "a code_challenge when performing the authorize code flow, but it is "
+                "missing.",
+            )
         if method != "S256":
-            return fail("invalid_request", "The request is missing a required parameter. Clients must use "
-                                           "code_challenge_method=S256, plain is not allowed.")
+            return fail(
+                "invalid_request",
+                "The request is missing a required parameter. Clients must use "
+                "code_challenge_method=S256, plain is not allowed.",
+            )
         if not _CHALLENGE_RE.match(challenge):
             return fail("invalid_request", "The code_challenge is not a base64url-encoded SHA-256 hash.")
         scopes = tuple(s for s in q.get("scope", "").split() if s)
         for s in scopes:
             if s not in self.cfg.client_scopes:
-                return fail("invalid_scope", f"The requested scope is invalid, unknown, or malformed. The OAuth "
-                                             f"2.0 Client is not allowed to request scope '{s}'.")
+                return fail(
+                    "invalid_scope",
+                    f"The requested scope is invalid, unknown, or malformed. The OAuth "
+                    f"2.0 Client is not allowed to request scope '{s}'.",
+                )
         hint = q.get("login_hint") or (self.world.creators[0].handle if self.world.creators else "")
         user = self.world.find(hint)
         if user is None:
-            return fail("access_denied", f"The resource owner or authorization server denied the request. "
-                                         f"Unknown sandbox user '{hint}'.")
+            return fail(
+                "access_denied",
+                f"The resource owner or authorization server denied the request. Unknown sandbox user '{hint}'.",
+            )
         code = "ory_ac_" + secrets.token_urlsafe(32)
         with self._lock:
-            self.codes[code] = AuthCode(code, client_id, redirect_uri, challenge, scopes, user.uuid,
-                                        self.clock.now_ms() + self.cfg.auth_code_ttl_s * 1000, q.get("nonce"))
+            self.codes[code] = AuthCode(
+                code,
+                client_id,
+                redirect_uri,
+                challenge,
+                scopes,
+                user.uuid,
+                self.clock.now_ms() + self.cfg.auth_code_ttl_s * 1000,
+                q.get("nonce"),
+            )
             self.counters["authorizations"] += 1
         return back({"code": code, "scope": " ".join(scopes)})
 
@@ -332,11 +414,14 @@ class OAuthServer:
         methods = self.cfg.client_auth_methods
         auth = req.headers.get("authorization", "")
         if "client_secret" in form and "client_secret_post" not in methods:
-            raise OAuthError(401, "invalid_client",
-                             _INVALID_CLIENT + " The OAuth 2.0 Client supports client authentication method "
-                             "'client_secret_basic', but method 'client_secret_post' was requested. You must "
-                             "configure the OAuth 2.0 client's 'token_endpoint_auth_method' value to accept "
-                             "'client_secret_post'.")
+            raise OAuthError(
+                401,
+                "invalid_client",
+                _INVALID_CLIENT + " The OAuth 2.0 Client supports client authentication method "
+                "'client_secret_basic', but method 'client_secret_post' was requested. You must "
+                "configure the OAuth 2.0 client's 'token_endpoint_auth_method' value to accept "
+                "'client_secret_post'.",
+            )
         if auth[:6].lower() == "basic ":
             if "client_secret_basic" not in methods:
                 raise OAuthError(401, "invalid_client", _INVALID_CLIENT)
@@ -354,18 +439,23 @@ class OAuthServer:
         if expected is None or not hmac.compare_digest(expected.encode(), secret.encode()):
             raise OAuthError(401, "invalid_client", _INVALID_CLIENT)
         if form.get("client_id") and form["client_id"] != cid:
-            raise OAuthError(401, "invalid_client", _INVALID_CLIENT + " client_id does not match the "
-                                                                      "authenticated client.")
+            raise OAuthError(
+                401, "invalid_client", _INVALID_CLIENT + " client_id does not match the authenticated client."
+            )
         return cid
 
     def token(self, req: Request) -> Response:
         ctype = req.headers.get("content-type", "").split(";")[0].strip().lower()
         try:
             if ctype != "application/x-www-form-urlencoded":
-                raise OAuthError(400, "invalid_request", "The request is missing a required parameter, includes "
-                                                         "an invalid parameter value, includes a parameter more "
-                                                         "than once, or is otherwise malformed. The POST body can "
-                                                         "not be empty and must be form-urlencoded.")
+                raise OAuthError(
+                    400,
+                    "invalid_request",
+                    "The request is missing a required parameter, includes "
+                    "an invalid parameter value, includes a parameter more "
+                    "than once, or is otherwise malformed. The POST body can "
+                    "not be empty and must be form-urlencoded.",
+                )
             form = req.form()
             with self._lock:
                 client = self._client_auth(req, form)
@@ -374,8 +464,11 @@ class OAuthServer:
                     return json_response(200, self._exchange(form, client), _NO_STORE)
                 if gt == "refresh_token":
                     return json_response(200, self._refresh(form, client), _NO_STORE)
-                raise OAuthError(400, "unsupported_grant_type",
-                                 "The authorization grant type is not supported by the authorization server.")
+                raise OAuthError(
+                    400,
+                    "unsupported_grant_type",
+                    "The authorization grant type is not supported by the authorization server.",
+                )
         except OAuthError as e:
             with self._lock:
                 self.counters["token_errors"] += 1
@@ -392,21 +485,31 @@ class OAuthServer:
                 self._revoke_grant(self.grants[rec.grant_id], "authorization code reused")
             raise OAuthError(400, "invalid_grant", _INVALID_GRANT + " The authorization code has already been used.")
         if rec.client_id != client:
-            raise OAuthError(400, "invalid_grant", _INVALID_GRANT + " The OAuth 2.0 Client ID from this "
-                                                                    "request does not match the one from the "
-                                                                    "authorize request.")
+            raise OAuthError(
+                400,
+                "invalid_grant",
+                _INVALID_GRANT + " The OAuth 2.0 Client ID from this "
+                "request does not match the one from the "
+                "authorize request.",
+            )
         if self.clock.now_ms() >= rec.exp_ms:
             raise OAuthError(400, "invalid_grant", _INVALID_GRANT + " The authorization code has expired.")
         if form.get("redirect_uri", "") != rec.redirect_uri:
-            raise OAuthError(400, "invalid_grant", _INVALID_GRANT + " The \"redirect_uri\" from this request does "
-                                                                    "not match the one from the authorize request.")
+            raise OAuthError(
+                400,
+                "invalid_grant",
+                _INVALID_GRANT + ' The "redirect_uri" from this request does '
+                "not match the one from the authorize request.",
+            )
         verifier = form.get("code_verifier", "")
         if not _VERIFIER_RE.match(verifier):
-            raise OAuthError(400, "invalid_grant", _INVALID_GRANT + " The PKCE code verifier must be at least 43 "
-                                                                    "characters.")
+            raise OAuthError(
+                400, "invalid_grant", _INVALID_GRANT + " The PKCE code verifier must be at least 43 characters."
+            )
         if not hmac.compare_digest(pkce_challenge(verifier), rec.challenge):
-            raise OAuthError(400, "invalid_grant", _INVALID_GRANT + " The PKCE code challenge did not match the "
-                                                                    "code verifier.")
+            raise OAuthError(
+                400, "invalid_grant", _INVALID_GRANT + " The PKCE code challenge did not match the code verifier."
+            )
         rec.used = True
         grant = self._new_grant(rec.user_uuid, client, rec.scopes, rec.nonce)
         rec.grant_id = grant.id
@@ -431,9 +534,13 @@ class OAuthServer:
             asked = tuple(s for s in form["scope"].split() if s)
             wider = [s for s in asked if s not in grant.scopes]
             if wider:
-                raise OAuthError(400, "invalid_scope", f"The requested scope is invalid, unknown, or malformed. "
-                                                       f"The requested scope '{wider[0]}' was not originally "
-                                                       f"granted.")
+                raise OAuthError(
+                    400,
+                    "invalid_scope",
+                    f"The requested scope is invalid, unknown, or malformed. "
+                    f"The requested scope '{wider[0]}' was not originally "
+                    f"granted.",
+                )
             scopes = asked
         rec.used = True
         grant.rotations += 1
@@ -461,35 +568,46 @@ class OAuthServer:
 
     def discovery(self) -> Response:
         iss = self._issuer()
-        return json_response(200, {
-            "issuer": iss + "/",
-            "authorization_endpoint": iss + "/oauth2/auth",
-            "token_endpoint": iss + "/oauth2/token",
-            "revocation_endpoint": iss + "/oauth2/revoke",
-            "response_types_supported": ["code"],
-            "response_modes_supported": ["query", "form_post"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
-            "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": list(self.cfg.client_auth_methods),
-            "scopes_supported": list(self.cfg.client_scopes),
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["HS256"],
-        })
+        return json_response(
+            200,
+            {
+                "issuer": iss + "/",
+                "authorization_endpoint": iss + "/oauth2/auth",
+                "token_endpoint": iss + "/oauth2/token",
+                "revocation_endpoint": iss + "/oauth2/revoke",
+                "response_types_supported": ["code"],
+                "response_modes_supported": ["query", "form_post"],
+                "grant_types_supported": ["authorization_code", "refresh_token"],
+                "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_methods_supported": list(self.cfg.client_auth_methods),
+                "scopes_supported": list(self.cfg.client_scopes),
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["HS256"],
+            },
+        )
 
     # ------------------------------------------------------------------ stats
     def stats(self) -> dict[str, Any]:
         with self._lock:
             out: dict[str, Any] = dict(self.counters)
             out["grants"] = {
-                g.id: {"user": g.handle, "user_uuid": g.user_uuid, "client_id": g.client_id,
-                       "scope": " ".join(g.scopes), "rotations": g.rotations, "revoked": g.revoked,
-                       "revoked_reason": g.revoked_reason}
+                g.id: {
+                    "user": g.handle,
+                    "user_uuid": g.user_uuid,
+                    "client_id": g.client_id,
+                    "scope": " ".join(g.scopes),
+                    "rotations": g.rotations,
+                    "revoked": g.revoked,
+                    "revoked_reason": g.revoked_reason,
+                }
                 for g in self.grants.values()
             }
             return out
 
 
 def _error_page(status: int, error: str, desc: str) -> Response:
-    page = (f"<html><head><title>{html.escape(error)}</title></head><body><h1>{html.escape(error)}</h1>"
-            f"<p>{html.escape(desc)}</p></body></html>")
+    page = (
+        f"<html><head><title>{html.escape(error)}</title></head><body><h1>{html.escape(error)}</h1>"
+        f"<p>{html.escape(desc)}</p></body></html>"
+    )
     return Response(status, page.encode(), [("Cache-Control", "no-store")], "text/html; charset=utf-8")

@@ -15,9 +15,36 @@ from .rng import key64, mix64, uuid_for, uuid_from
 from .timeutil import DAY_MS, iso_ms
 
 _FIRST = (
-    "Liam", "Noah", "Oliver", "Elijah", "James", "Lucas", "Mateo", "Leo", "Ethan", "Kai",
-    "Hugo", "Felix", "Arjun", "Diego", "Yusuf", "Tomasz", "Jonas", "Marco", "Sven", "Rafael",
-    "Olivia", "Emma", "Mia", "Sofia", "Isla", "Chloe", "Zoe", "Lea", "Ana", "Priya",
+    "Liam",
+    "Noah",
+    "Oliver",
+    "Elijah",
+    "James",
+    "Lucas",
+    "Mateo",
+    "Leo",
+    "Ethan",
+    "Kai",
+    "Hugo",
+    "Felix",
+    "Arjun",
+    "Diego",
+    "Yusuf",
+    "Tomasz",
+    "Jonas",
+    "Marco",
+    "Sven",
+    "Rafael",
+    "Olivia",
+    "Emma",
+    "Mia",
+    "Sofia",
+    "Isla",
+    "Chloe",
+    "Zoe",
+    "Lea",
+    "Ana",
+    "Priya",
 )
 _LAST = "ABCDEFGHIJKLMNOPRSTVWZ"
 _NICK = ("bigtipper", "nightowl", "lurker", "vip", "fan1", "shy_guy", "gamer", "dreamer")
@@ -55,10 +82,16 @@ class SandboxUser:
 
     def info(self) -> dict[str, Any]:
         return {
-            "uuid": self.uuid, "handle": self.handle, "displayName": self.display_name,
-            "email": self.email, "registeredAt": iso_ms(self.registered_at_ms),
-            "isCreator": self.is_creator, "isAgency": self.is_agency, "role": self.role,
-            "managedByAgency": self.managed_by_agency, "managed": list(self.managed),
+            "uuid": self.uuid,
+            "handle": self.handle,
+            "displayName": self.display_name,
+            "email": self.email,
+            "registeredAt": iso_ms(self.registered_at_ms),
+            "isCreator": self.is_creator,
+            "isAgency": self.is_agency,
+            "role": self.role,
+            "managedByAgency": self.managed_by_agency,
+            "managed": list(self.managed),
         }
 
     # ---- API representations ----
@@ -87,15 +120,28 @@ class SandboxUser:
     def creator_row(self) -> dict[str, Any]:
         """A row of GET /creators."""
         return {
-            "uuid": self.uuid, "handle": self.handle, "displayName": self.display_name,
-            "nickname": None, "isTopSpender": False, "avatarUrl": self.avatar_url,
-            "registeredAt": iso_ms(self.registered_at_ms), "role": self.role,
+            "uuid": self.uuid,
+            "handle": self.handle,
+            "displayName": self.display_name,
+            "nickname": None,
+            "isTopSpender": False,
+            "avatarUrl": self.avatar_url,
+            "registeredAt": iso_ms(self.registered_at_ms),
+            "role": self.role,
         }
 
 
-def make_user(seed: int, handle: str, display_name: str | None, registered_at_ms: int,
-              *, is_creator: bool, is_agency: bool = False, fixed_uuid: str | None = None,
-              size_hint: int = 0) -> SandboxUser:
+def make_user(
+    seed: int,
+    handle: str,
+    display_name: str | None,
+    registered_at_ms: int,
+    *,
+    is_creator: bool,
+    is_agency: bool = False,
+    fixed_uuid: str | None = None,
+    size_hint: int = 0,
+) -> SandboxUser:
     """Deterministic profile for a sandbox account."""
     k = key64(seed, "user", handle)
     posts = 20 + (k % 400)
@@ -167,11 +213,17 @@ class FanPool:
         if s is None:
             d = self.dict(k)
             # names come from fixed ASCII lists, so no escaping is needed (a test compares with json.dumps)
-            s = ('{"uuid":"%s","handle":"%s","displayName":"%s","nickname":%s,"isTopSpender":%s,'
-                 '"avatarUrl":%s,"registeredAt":"%s"}') % (
-                d["uuid"], d["handle"], d["displayName"],
+            s = (
+                '{{"uuid":"{}","handle":"{}","displayName":"{}","nickname":{},"isTopSpender":{},'
+                '"avatarUrl":{},"registeredAt":"{}"}}'
+            ).format(
+                d["uuid"],
+                d["handle"],
+                d["displayName"],
                 "null" if d["nickname"] is None else '"' + d["nickname"] + '"',
                 "true" if d["isTopSpender"] else "false",
-                "null" if d["avatarUrl"] is None else '"' + d["avatarUrl"] + '"', d["registeredAt"])
+                "null" if d["avatarUrl"] is None else '"' + d["avatarUrl"] + '"',
+                d["registeredAt"],
+            )
             self._cache[k] = s
         return s

@@ -29,8 +29,11 @@ class RateDecision:
     retry_after: int
 
     def headers(self) -> list[tuple[str, str]]:
-        h = [("X-RateLimit-Limit", str(self.limit)), ("X-RateLimit-Remaining", str(self.remaining)),
-             ("X-RateLimit-Reset", str(self.reset_unix))]
+        h = [
+            ("X-RateLimit-Limit", str(self.limit)),
+            ("X-RateLimit-Remaining", str(self.remaining)),
+            ("X-RateLimit-Reset", str(self.reset_unix)),
+        ]
         if not self.allowed:
             h.append(("Retry-After", str(self.retry_after)))
         return h
@@ -106,9 +109,13 @@ class RateLimiter:
                 "limit": self.limit,
                 "window_s": self.window_s,
                 "buckets": {
-                    k: {"requests": b.requests, "accepted": b.accepted, "rejected_429": b.rejected,
+                    k: {
+                        "requests": b.requests,
+                        "accepted": b.accepted,
+                        "rejected_429": b.rejected,
                         "max_accepted_in_rolling_window": b.max_rolling,
-                        "max_accepted_in_fixed_window": b.max_fixed}
+                        "max_accepted_in_fixed_window": b.max_fixed,
+                    }
                     for k, b in self._buckets.items()
                 },
             }

@@ -28,7 +28,7 @@ def key64(*parts: object) -> int:
 
 def uuid_from(a: int, b: int) -> str:
     """Format two 64-bit numbers as a version-4-looking UUID string."""
-    h = "%016x%016x" % (a & MASK64, b & MASK64)
+    h = f"{a & MASK64:016x}{b & MASK64:016x}"
     variant = "89ab"[int(h[16], 16) & 3]
     return f"{h[0:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
 

@@ -30,11 +30,18 @@ class FanvueSandbox:
         self.faults = Faults()
         self.limiter = RateLimiter(self.config.rate_limit, self.config.rate_window_s)
         self.base_url: str | None = None
-        self.oauth = OAuthServer(self.config, self.clock, self.world,
-                                 issuer=lambda: self.base_url or "http://sandbox.invalid")
+        self.oauth = OAuthServer(
+            self.config, self.clock, self.world, issuer=lambda: self.base_url or "http://sandbox.invalid"
+        )
         self.prefetcher = Prefetcher()
-        self.api = FanvueApi(self.config, self.clock, self.world, self.oauth, self.limiter,
-                             self.prefetcher if self.config.prefetch else None)
+        self.api = FanvueApi(
+            self.config,
+            self.clock,
+            self.world,
+            self.oauth,
+            self.limiter,
+            self.prefetcher if self.config.prefetch else None,
+        )
         self.app = SandboxApp(self)
         self.latency_ms = int(self.config.latency_ms)
         self._http: HttpServerThread | None = None
@@ -72,7 +79,7 @@ class FanvueSandbox:
             self._http = None
         self.prefetcher.stop()
 
-    def __enter__(self) -> "FanvueSandbox":
+    def __enter__(self) -> FanvueSandbox:
         if self._http is None:
             self.start()
         return self

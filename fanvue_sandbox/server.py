@@ -12,10 +12,11 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 from .wire import Request, Response, json_response
 
@@ -71,7 +72,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120  # idle keep-alive connections are closed after this
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def handle_one_request(self) -> None:
@@ -119,8 +120,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         body = text.encode()
         try:
-            self.wfile.write(f"HTTP/1.1 {status} {text}\r\nContent-Length: {len(body)}\r\n"
-                             f"Connection: close\r\n\r\n".encode() + body)
+            self.wfile.write(
+                f"HTTP/1.1 {status} {text}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
+            )
         except OSError:
             pass
 
@@ -142,9 +144,11 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             return
         status = resp.status
-        head = (f"HTTP/1.1 {status} {_PHRASES.get(status, 'Unknown')}\r\nServer: FanvueSandbox/1.0\r\n"
-                f"Date: {_http_date()}\r\nContent-Type: {resp.content_type}\r\n"
-                f"Content-Length: {0 if method == 'HEAD' else len(resp.body)}\r\n")
+        head = (
+            f"HTTP/1.1 {status} {_PHRASES.get(status, 'Unknown')}\r\nServer: FanvueSandbox/1.0\r\n"
+            f"Date: {_http_date()}\r\nContent-Type: {resp.content_type}\r\n"
+            f"Content-Length: {0 if method == 'HEAD' else len(resp.body)}\r\n"
+        )
         for k, v in resp.headers:
             head += f"{k}: {v}\r\n"
         if self.close_connection:
@@ -158,14 +162,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-
 class HttpServerThread:
     """Owns the listening server and its serve_forever thread."""
 
     def __init__(self, app: Callable[[Request], Response], host: str, port: int) -> None:
         self._server = _Server((host, port), app)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="fanvue-sandbox-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="fanvue-sandbox-http", daemon=True
+        )
 
     @property
     def address(self) -> tuple[str, int]:

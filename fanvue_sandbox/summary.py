@@ -12,7 +12,7 @@ Choices where the spec is silent (documented for the client author):
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,8 +20,12 @@ from .data import KNOWN_SOURCES, EarningsLedger
 from .timeutil import DAY_MS, EPOCH, HOUR_MS, iso_ms
 
 _BREAKDOWN_KEY = {
-    "subscription": "subs", "renewal": "renewals", "message": "messages", "post": "posts",
-    "tip": "tips", "referral": "referrals",
+    "subscription": "subs",
+    "renewal": "renewals",
+    "message": "messages",
+    "post": "posts",
+    "tip": "tips",
+    "referral": "referrals",
 }
 _TYPE_KEYS = ("renewals", "messages", "tips", "subs")
 
@@ -31,7 +35,7 @@ class _Offsets:
 
     def __init__(self, tz: ZoneInfo | timezone) -> None:
         self.tz = tz
-        self.fixed = 0 if tz is timezone.utc else None
+        self.fixed = 0 if tz is UTC else None
         self._cache: dict[int, int] = {}
 
     def at(self, ms: int) -> int:
@@ -49,7 +53,7 @@ class _Offsets:
 def _local_midnight_ms(day: int, tz: ZoneInfo | timezone) -> tuple[int, str]:
     d = (EPOCH + timedelta(days=day)).date()
     dt = datetime(d.year, d.month, d.day, tzinfo=tz)
-    if tz is timezone.utc:
+    if tz is UTC:
         return day * DAY_MS, iso_ms(day * DAY_MS)
     ms = int(dt.timestamp() * 1000)
     return ms, dt.isoformat(timespec="milliseconds")
@@ -74,9 +78,17 @@ def _pct(cur: int, prev: int) -> float | None:
     return round((cur - prev) / prev * 100, 2)
 
 
-def earnings_summary(ledger: EarningsLedger, *, now_ms: int, floor_ms: int, start_ms: int | None,
-                     end_ms: int | None, granularity: str, tz_name: str,
-                     tz: ZoneInfo | timezone) -> dict[str, Any]:
+def earnings_summary(
+    ledger: EarningsLedger,
+    *,
+    now_ms: int,
+    floor_ms: int,
+    start_ms: int | None,
+    end_ms: int | None,
+    granularity: str,
+    tz_name: str,
+    tz: ZoneInfo | timezone,
+) -> dict[str, Any]:
     src, gross, net = ledger.columns()
     ts = ledger.ts
     n = min(len(gross), len(ts))
@@ -119,8 +131,9 @@ def earnings_summary(ledger: EarningsLedger, *, now_ms: int, floor_ms: int, star
         dow[wd] += g
         hours[(local // HOUR_MS) % 24] += g
 
-    breakdown = {k: {"gross": 0, "net": 0}
-                 for k in ("subs", "messages", "posts", "tips", "referrals", "renewals", "other")}
+    breakdown = {
+        k: {"gross": 0, "net": 0} for k in ("subs", "messages", "posts", "tips", "referrals", "renewals", "other")
+    }
     for code, name in enumerate(ledger.source_names):
         key = _BREAKDOWN_KEY.get(name, "other")
         breakdown[key]["gross"] += by_code_g[code]
@@ -152,8 +165,12 @@ def earnings_summary(ledger: EarningsLedger, *, now_ms: int, floor_ms: int, star
         "totals": {
             "allTime": {"gross": sum(gross[:n]), "net": sum(net[:n])},
             "thisMonth": {
-                "gross": tm_g, "net": tm_n, "previousMonthGross": pm_g, "previousMonthNet": pm_n,
-                "grossChangePercentage": _pct(tm_g, pm_g), "netChangePercentage": _pct(tm_n, pm_n),
+                "gross": tm_g,
+                "net": tm_n,
+                "previousMonthGross": pm_g,
+                "previousMonthNet": pm_n,
+                "grossChangePercentage": _pct(tm_g, pm_g),
+                "netChangePercentage": _pct(tm_n, pm_n),
             },
         },
         "breakdownBySource": breakdown,

@@ -27,12 +27,26 @@ def basic_auth(client_id: str, client_secret: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
 
 
-def authorize(http: httpx.Client, *, client_id: str, redirect_uri: str, scope: str, login_hint: str | None,
-              challenge: str | None, state: str = "state-1234567890", method: str | None = "S256",
-              extra: dict[str, str] | None = None) -> tuple[httpx.Response, dict[str, str]]:
+def authorize(
+    http: httpx.Client,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    scope: str,
+    login_hint: str | None,
+    challenge: str | None,
+    state: str = "state-1234567890",
+    method: str | None = "S256",
+    extra: dict[str, str] | None = None,
+) -> tuple[httpx.Response, dict[str, str]]:
     """GET /oauth2/auth without following the redirect; returns (response, callback params)."""
-    params: dict[str, str] = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
-                              "scope": scope, "state": state}
+    params: dict[str, str] = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": scope,
+        "state": state,
+    }
     if challenge is not None:
         params["code_challenge"] = challenge
     if method is not None:
@@ -47,24 +61,41 @@ def authorize(http: httpx.Client, *, client_id: str, redirect_uri: str, scope: s
     return r, cb
 
 
-def token_request(http: httpx.Client, form: dict[str, str], *, client_id: str, client_secret: str,
-                  basic: bool = True) -> httpx.Response:
+def token_request(
+    http: httpx.Client, form: dict[str, str], *, client_id: str, client_secret: str, basic: bool = True
+) -> httpx.Response:
     headers = basic_auth(client_id, client_secret) if basic else {}
     return http.post("/oauth2/token", data=form, headers=headers)
 
 
-def oauth_login(base_url: str, *, client_id: str, client_secret: str, redirect_uri: str, login_hint: str,
-                scope: str) -> dict[str, Any]:
+def oauth_login(
+    base_url: str, *, client_id: str, client_secret: str, redirect_uri: str, login_hint: str, scope: str
+) -> dict[str, Any]:
     """Full authorization-code + PKCE flow over HTTP; returns the token response."""
     verifier, challenge = pkce_pair()
     with httpx.Client(base_url=base_url) as http:
-        r, cb = authorize(http, client_id=client_id, redirect_uri=redirect_uri, scope=scope,
-                          login_hint=login_hint, challenge=challenge)
+        r, cb = authorize(
+            http,
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            scope=scope,
+            login_hint=login_hint,
+            challenge=challenge,
+        )
         if "code" not in cb:
             raise RuntimeError(f"authorize failed: {r.status_code} {cb or r.text}")
-        t = token_request(http, {"grant_type": "authorization_code", "code": cb["code"],
-                                 "redirect_uri": redirect_uri, "code_verifier": verifier,
-                                 "client_id": client_id}, client_id=client_id, client_secret=client_secret)
+        t = token_request(
+            http,
+            {
+                "grant_type": "authorization_code",
+                "code": cb["code"],
+                "redirect_uri": redirect_uri,
+                "code_verifier": verifier,
+                "client_id": client_id,
+            },
+            client_id=client_id,
+            client_secret=client_secret,
+        )
         t.raise_for_status()
         return t.json()
 

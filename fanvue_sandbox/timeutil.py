@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 _ONE_MS = timedelta(milliseconds=1)
@@ -27,7 +27,7 @@ class SandboxClock:
 
     def advance(self, seconds: float) -> None:
         with self._lock:
-            self._offset_ms += int(round(seconds * 1000))
+            self._offset_ms += round(seconds * 1000)
 
     @property
     def offset_ms(self) -> int:
@@ -76,5 +76,5 @@ def parse_iso(value: str) -> int:
         v = v[:-1] + "+00:00"
     dt = datetime.fromisoformat(v)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return (dt - EPOCH) // _ONE_MS

@@ -6,8 +6,8 @@ Built once from `SandboxConfig`; the only mutations afterwards are appended sale
 from __future__ import annotations
 
 import random
-from collections import Counter
 import threading
+from collections import Counter
 from typing import Any
 
 from .config import SandboxConfig
@@ -29,10 +29,12 @@ class World:
         self._lock = threading.Lock()
         specs = list(cfg.creators)
         n_owners = len(specs) + 1
-        starts = [min(x.date_ms for x in s.sales) - DAY_MS if s.sales else self.anchor_ms - int(s.history_days * DAY_MS)
-                  for s in specs]
+        starts = [
+            min(x.date_ms for x in s.sales) - DAY_MS if s.sales else self.anchor_ms - int(s.history_days * DAY_MS)
+            for s in specs
+        ]
         agency_start = self.anchor_ms - 365 * DAY_MS
-        fans_before = min(starts + [agency_start]) - DAY_MS
+        fans_before = min([*starts, agency_start]) - DAY_MS
         pools = [max(20, min(s.items // 6, FanPool.MAX_POOL)) for s in specs]
         population = max(1, sum(pools))
         self.users: list[SandboxUser] = []
@@ -44,28 +46,51 @@ class World:
         offset = 0
         for idx, spec in enumerate(specs):
             start = starts[idx]
-            user = make_user(cfg.seed, spec.handle, spec.display_name,
-                             start - rnd.randrange(3, 60) * DAY_MS - rnd.randrange(DAY_MS),
-                             is_creator=True, fixed_uuid=spec.uuid, size_hint=spec.items)
+            user = make_user(
+                cfg.seed,
+                spec.handle,
+                spec.display_name,
+                start - rnd.randrange(3, 60) * DAY_MS - rnd.randrange(DAY_MS),
+                is_creator=True,
+                fixed_uuid=spec.uuid,
+                size_hint=spec.items,
+            )
             user.managed_by_agency = spec.handle in cfg.agency_manages
             fans = FanPool(cfg.seed, pools[idx], offset, population, fans_before)
             offset += pools[idx] - pools[idx] // 5  # 20 % overlap with the next creator
             end = self.anchor_ms - rnd.randrange(30_000, 600_000)
             ledger: EarningsLedger
             if spec.sales is not None:
-                ledger = FixedLedger(spec.sales, seed=cfg.seed, owner_uuid=user.uuid, owner_index=idx,
-                                     n_owners=n_owners, fans=fans, unknown_value=cfg.unknown_source_value)
+                ledger = FixedLedger(
+                    spec.sales,
+                    seed=cfg.seed,
+                    owner_uuid=user.uuid,
+                    owner_index=idx,
+                    n_owners=n_owners,
+                    fans=fans,
+                    unknown_value=cfg.unknown_source_value,
+                )
             else:
                 ledger = EarningsLedger(
-                    seed=cfg.seed, owner_uuid=user.uuid, owner_index=idx, n_owners=n_owners,
-                    n_items=spec.items, start_ms=start, end_ms=end,
+                    seed=cfg.seed,
+                    owner_uuid=user.uuid,
+                    owner_index=idx,
+                    n_owners=n_owners,
+                    n_items=spec.items,
+                    start_ms=start,
+                    end_ms=end,
                     weights=source_weights(spec.fanless_share, cfg.unknown_source_share),
-                    fans=fans, tie_share=cfg.tie_share, legacy=cfg.legacy_items_without_order_id,
-                    legacy_cutoff_ms=legacy_cutoff, legacy_share=cfg.legacy_share,
-                    unknown_value=cfg.unknown_source_value)
+                    fans=fans,
+                    tie_share=cfg.tie_share,
+                    legacy=cfg.legacy_items_without_order_id,
+                    legacy_cutoff_ms=legacy_cutoff,
+                    legacy_share=cfg.legacy_share,
+                    unknown_value=cfg.unknown_source_value,
+                )
             refunds = spec.refunds if spec.refunds is not None else max(2, len(ledger) // 150)
-            self._register(user, ledger, SpendingLedger(seed=cfg.seed, earnings=ledger, count=refunds,
-                                                        now_ms=self.anchor_ms))
+            self._register(
+                user, ledger, SpendingLedger(seed=cfg.seed, earnings=ledger, count=refunds, now_ms=self.anchor_ms)
+            )
         self.creators: list[SandboxUser] = list(self.users)
         if cfg.agency_account is not None:
             # the agency connection belongs to one of the creators (her account runs the agency)
@@ -74,17 +99,29 @@ class World:
             agency.managed = [self.by_handle[h].uuid for h in cfg.agency_manages]
             self.agency = agency
             return
-        agency = make_user(cfg.seed, cfg.agency_handle, "Sandbox Agency", agency_start - 40 * DAY_MS,
-                           is_creator=False, is_agency=True)
+        agency = make_user(
+            cfg.seed, cfg.agency_handle, "Sandbox Agency", agency_start - 40 * DAY_MS, is_creator=False, is_agency=True
+        )
         agency.managed = [self.by_handle[h].uuid for h in cfg.agency_manages]
         ag_ledger = EarningsLedger(
-            seed=cfg.seed, owner_uuid=agency.uuid, owner_index=len(specs), n_owners=n_owners,
-            n_items=cfg.agency_items, start_ms=agency_start, end_ms=self.anchor_ms - 3_600_000,
+            seed=cfg.seed,
+            owner_uuid=agency.uuid,
+            owner_index=len(specs),
+            n_owners=n_owners,
+            n_items=cfg.agency_items,
+            start_ms=agency_start,
+            end_ms=self.anchor_ms - 3_600_000,
             weights=source_weights(None, 0.0, fanless_only=True),
-            fans=FanPool(cfg.seed, 1, 0, 1, fans_before), tie_share=0.0, legacy=False,
-            legacy_cutoff_ms=0, legacy_share=0.0, unknown_value=cfg.unknown_source_value)
-        self._register(agency, ag_ledger, SpendingLedger(seed=cfg.seed, earnings=ag_ledger, count=0,
-                                                         now_ms=self.anchor_ms))
+            fans=FanPool(cfg.seed, 1, 0, 1, fans_before),
+            tie_share=0.0,
+            legacy=False,
+            legacy_cutoff_ms=0,
+            legacy_share=0.0,
+            unknown_value=cfg.unknown_source_value,
+        )
+        self._register(
+            agency, ag_ledger, SpendingLedger(seed=cfg.seed, earnings=ag_ledger, count=0, now_ms=self.anchor_ms)
+        )
         self.agency = agency
 
     def _register(self, user: SandboxUser, ledger: EarningsLedger, spending: SpendingLedger) -> None:

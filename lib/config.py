@@ -3,12 +3,11 @@
 Every knob has a default that works for the local stack, except secrets, which stay None and make
 the code that needs them fail closed with a message naming the variable.
 """
+
 from __future__ import annotations
 
 import os
 import threading
-from typing import Optional
-
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -23,30 +22,30 @@ class ConfigError(RuntimeError):
 
 
 class Settings(BaseModel):
-    database_url: Optional[str] = None
-    postgres_url: Optional[str] = None  # the Vercel x Supabase integration's pooled URL
-    postgres_url_non_pooling: Optional[str] = None  # ... and its direct URL (migrations)
-    supabase_url: Optional[str] = None
-    supabase_service_role_key: Optional[str] = None
-    supabase_jwt_secret: Optional[str] = None
-    supabase_jwt_issuer: Optional[str] = None
-    supabase_jwks_url: Optional[str] = None
-    cron_secret: Optional[str] = None
-    token_encryption_key: Optional[str] = None
-    state_signing_key: Optional[str] = None
-    fanvue_webhook_secret: Optional[str] = None
+    database_url: str | None = None
+    postgres_url: str | None = None  # the Vercel x Supabase integration's pooled URL
+    postgres_url_non_pooling: str | None = None  # ... and its direct URL (migrations)
+    supabase_url: str | None = None
+    supabase_service_role_key: str | None = None
+    supabase_jwt_secret: str | None = None
+    supabase_jwt_issuer: str | None = None
+    supabase_jwks_url: str | None = None
+    cron_secret: str | None = None
+    token_encryption_key: str | None = None
+    state_signing_key: str | None = None
+    fanvue_webhook_secret: str | None = None
 
     fanvue_api_base: str = "https://api.fanvue.com"
     fanvue_auth_base: str = "https://auth.fanvue.com"
     fanvue_api_version: str = "2025-06-26"
-    fanvue_client_id: Optional[str] = None
-    fanvue_client_secret: Optional[str] = None
-    fanvue_redirect_uri: Optional[str] = None
+    fanvue_client_id: str | None = None
+    fanvue_client_secret: str | None = None
+    fanvue_redirect_uri: str | None = None
     fanvue_scopes: str = "openid offline_access offline read:self read:insights"
     fanvue_agency_scopes: str = "openid offline_access offline read:self read:creator read:insights"
 
     public_base_url: str = "http://127.0.0.1:3000"
-    allowed_origins: Optional[str] = None  # comma-separated exact origins a browser dashboard runs on
+    allowed_origins: str | None = None  # comma-separated exact origins a browser dashboard runs on
     sync_max_duration_s: int = Field(default=300, ge=5, le=900)
     sync_safety_margin_s: int = Field(default=30, ge=1, le=300)
     sync_concurrency: int = Field(default=8, ge=1, le=64)
@@ -55,7 +54,7 @@ class Settings(BaseModel):
     sync_history_floor: str = "2019-01-01T00:00:00Z"
     sync_fanout_max: int = Field(default=0, ge=0, le=64)
     sync_models_per_invocation: int = Field(default=40, ge=1, le=10000)
-    vercel_url: Optional[str] = None
+    vercel_url: str | None = None
     reconcile_days: int = Field(default=35, ge=1, le=3650)
     token_refresh_margin_s: int = Field(default=300, ge=0, le=3000)
     token_idle_refresh_s: int = Field(default=86400, ge=60)
@@ -72,14 +71,14 @@ class Settings(BaseModel):
     webhook_sync_budget_s: float = Field(default=4.0, ge=0, le=25)
     webhook_sync_margin_s: int = Field(default=600, ge=0, le=86400)
     # Alerts: a Slack-compatible incoming webhook; incidents are kept (and shown) even when unset.
-    alert_webhook_url: Optional[str] = None
+    alert_webhook_url: str | None = None
     alert_failure_runs: int = Field(default=3, ge=1, le=1000)
     alert_backfill_stall_s: int = Field(default=86400, ge=600)
     alert_timeout_s: float = Field(default=5.0, gt=0, le=30)
 
     @field_validator("allowed_origins")
     @classmethod
-    def _exact_origins(cls, value: Optional[str]) -> Optional[str]:
+    def _exact_origins(cls, value: str | None) -> str | None:
         for origin in (o.strip() for o in (value or "").split(",")):
             if origin and _origin_of(origin) != origin:
                 raise ValueError("each origin must be exact: scheme://host[:port], no path, no wildcard")
@@ -90,19 +89,19 @@ class Settings(BaseModel):
         return frozenset(o.strip() for o in (self.allowed_origins or "").split(",") if o.strip())
 
     @property
-    def effective_database_url(self) -> Optional[str]:
+    def effective_database_url(self) -> str | None:
         """DATABASE_URL, else the integration's pooled POSTGRES_URL (cleaned for libpq)."""
         url = self.database_url or self.postgres_url
         return libpq_url(url) if url else None
 
     @property
-    def migration_database_url(self) -> Optional[str]:
+    def migration_database_url(self) -> str | None:
         """DATABASE_URL, else the direct POSTGRES_URL_NON_POOLING, else the pooled POSTGRES_URL."""
         url = self.database_url or self.postgres_url_non_pooling or self.postgres_url
         return libpq_url(url) if url else None
 
     @property
-    def jwt_issuer(self) -> Optional[str]:
+    def jwt_issuer(self) -> str | None:
         if self.supabase_jwt_issuer:
             return self.supabase_jwt_issuer
         if self.supabase_url:
@@ -110,7 +109,7 @@ class Settings(BaseModel):
         return None
 
     @property
-    def jwks_url(self) -> Optional[str]:
+    def jwks_url(self) -> str | None:
         if self.supabase_jwks_url:
             return self.supabase_jwks_url
         if self.supabase_url:
@@ -130,7 +129,7 @@ class Settings(BaseModel):
         return max(1.0, self.sync_max_duration_s - self.sync_safety_margin_s)
 
 
-def _origin_of(text: str) -> Optional[str]:
+def _origin_of(text: str) -> str | None:
     try:
         parts = urlsplit(text)
     except ValueError:
@@ -151,10 +150,10 @@ def libpq_url(url: str) -> str:
 
 
 _lock = threading.Lock()
-_cached: Optional[Settings] = None
+_cached: Settings | None = None
 
 
-def load_settings(environ: Optional[dict[str, str]] = None) -> Settings:
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Reads every field from its upper-case environment variable (empty strings count as unset)."""
     env = os.environ if environ is None else environ
     values = {}

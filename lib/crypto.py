@@ -5,6 +5,7 @@ TOKEN_ENCRYPTION_KEY holds one or more keys, newest first: `kid1:<base64 32 byte
 so old keys keep decrypting after a rotation until `python -m lib.dev rotate-key` re-encrypts.
 The associated data binds a ciphertext to its purpose (an access token cannot pose as a refresh token).
 """
+
 from __future__ import annotations
 
 import base64
@@ -69,7 +70,7 @@ class Cipher:
         self.current = keys[0]
 
     @classmethod
-    def from_setting(cls, value: str | None) -> "Cipher":
+    def from_setting(cls, value: str | None) -> Cipher:
         return cls(parse_keyring(value))
 
     def encrypt(self, plaintext: str, purpose: str) -> str:
@@ -89,8 +90,9 @@ class Cipher:
             raise DecryptionError("malformed ciphertext") from None
         key = self._keys.get(kid)
         if version != "v1" or key is None:
-            raise DecryptionError(f"ciphertext under unknown key id {kid!r}" if version == "v1"
-                                  else "unknown ciphertext version")
+            raise DecryptionError(
+                f"ciphertext under unknown key id {kid!r}" if version == "v1" else "unknown ciphertext version"
+            )
         try:
             raw = _b64decode(body)
             return AESGCM(key.secret).decrypt(raw[:12], raw[12:], purpose.encode()).decode()

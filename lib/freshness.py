@@ -8,6 +8,7 @@ minus the lookback. It never runs a first backfill (that is the cron's job) and 
 already synced past the event (bursts coalesce). When another sync holds the lease it waits within
 the budget, then re-checks; when the budget ends the model simply stays due for the cron.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,12 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lib.config import Settings
-from lib.timeutil import maybe_utc
 from lib.db import Database
 from lib.safe_log import describe_exception
 from lib.sync.engine import SyncOptions
 from lib.sync.runner import force_sync
 from lib.sync.work import LeaseHeld
+from lib.timeutil import maybe_utc
 
 log = logging.getLogger("fanvue_sync.freshness")
 
@@ -35,7 +36,9 @@ def sync_window_start(event_at: datetime, watermark: datetime, config: Settings)
     return max(start, watermark - timedelta(days=config.sync_lookback_days))
 
 
-def sync_after_webhook(db: Database, config: Settings, model_ids: list[str], event_at: datetime) -> list[dict[str, Any]]:
+def sync_after_webhook(
+    db: Database, config: Settings, model_ids: list[str], event_at: datetime
+) -> list[dict[str, Any]]:
     """Syncs each model the event marked due, within WEBHOOK_SYNC_BUDGET_S. Never raises."""
     if not model_ids or config.webhook_sync_budget_s <= 0:
         return [_skip(m, "disabled") for m in model_ids]
@@ -44,7 +47,7 @@ def sync_after_webhook(db: Database, config: Settings, model_ids: list[str], eve
     for model_id in model_ids:
         try:
             out.append(_sync_model(db, config, str(model_id), event_at, deadline))
-        except Exception as exc:  # noqa: BLE001 - the delivery is recorded; the cron still syncs the model
+        except Exception as exc:
             log.error("webhook sync of %s failed: %s", model_id, describe_exception(exc))
             out.append(_skip(str(model_id), "error"))
     return out
@@ -79,9 +82,17 @@ def _sync_model(db: Database, config: Settings, model_id: str, event_at: datetim
             continue
         result, run_id = outcome.result, outcome.run_id
         reason = {"ok": "synced", "partial": "budget_ended"}.get(result.outcome, "failed")
-        return {"model_id": model_id, "synced": result.outcome == "ok", "reason": reason, "run_id": run_id,
-                "since": since.isoformat(), "requests": result.requests, "inserted": result.inserted,
-                "revenue_after_cents": result.revenue_after_cents, "duration_s": round(result.duration_s, 3)}
+        return {
+            "model_id": model_id,
+            "synced": result.outcome == "ok",
+            "reason": reason,
+            "run_id": run_id,
+            "since": since.isoformat(),
+            "requests": result.requests,
+            "inserted": result.inserted,
+            "revenue_after_cents": result.revenue_after_cents,
+            "duration_s": round(result.duration_s, 3),
+        }
 
 
 def _skip(model_id: str, reason: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ A ticket is what a dashboard navigates the browser to: it names the user and the
 couple of minutes so the connect endpoint can set the cookie on a top-level navigation, which
 browsers accept from any origin (a cookie on a cross-site fetch response is not).
 """
+
 from __future__ import annotations
 
 import base64
@@ -108,8 +109,16 @@ def _open(purpose: bytes, text: str) -> dict[str, Any]:
 def seal(user_id: str, agency_id: str, kind: str, model_id: str | None, verifier: str) -> tuple[str, OAuthState, str]:
     """Returns (state text, state, browser nonce); the nonce goes into the cookie, its hash into the state."""
     browser_nonce = secrets.token_urlsafe(32)
-    state = OAuthState(secrets.token_urlsafe(12), user_id, agency_id, kind, model_id, verifier,
-                       nonce_hash(browser_nonce), int(time.time()) + STATE_TTL_S)
+    state = OAuthState(
+        secrets.token_urlsafe(12),
+        user_id,
+        agency_id,
+        kind,
+        model_id,
+        verifier,
+        nonce_hash(browser_nonce),
+        int(time.time()) + STATE_TTL_S,
+    )
     return _seal(STATE_PURPOSE, state.__dict__), state, browser_nonce
 
 
@@ -126,8 +135,9 @@ def open_state(text: str) -> OAuthState:
 
 
 def seal_ticket(user_id: str, agency_id: str, kind: str, model_id: str | None, login_hint: str | None) -> str:
-    ticket = ConnectTicket(secrets.token_urlsafe(12), user_id, agency_id, kind, model_id, login_hint,
-                           int(time.time()) + TICKET_TTL_S)
+    ticket = ConnectTicket(
+        secrets.token_urlsafe(12), user_id, agency_id, kind, model_id, login_hint, int(time.time()) + TICKET_TTL_S
+    )
     return _seal(TICKET_PURPOSE, ticket.__dict__)
 
 

@@ -1,4 +1,5 @@
 """Redaction for anything that may reach a log line or an error message (tokens never leave)."""
+
 from __future__ import annotations
 
 import logging
@@ -8,12 +9,14 @@ from typing import Any
 
 _PATTERNS = [
     re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWTs
-    re.compile(r"ory_[a-z]{2}_[A-Za-z0-9_.-]+"),                              # Ory tokens
+    re.compile(r"ory_[a-z]{2}_[A-Za-z0-9_.-]+"),  # Ory tokens
     re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"(?i)((?:access|refresh|id)_token|client_secret|code_verifier|code|secret|password|apikey|ticket"
-               r"|fanvue_oauth_[A-Za-z0-9_-]+)"
-               r"([\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"),
-    re.compile(r"v1:[A-Za-z0-9_-]+:[A-Za-z0-9+/=_-]{16,}"),                   # our ciphertexts
+    re.compile(
+        r"(?i)((?:access|refresh|id)_token|client_secret|code_verifier|code|secret|password|apikey|ticket"
+        r"|fanvue_oauth_[A-Za-z0-9_-]+)"
+        r"([\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"
+    ),
+    re.compile(r"v1:[A-Za-z0-9_-]+:[A-Za-z0-9+/=_-]{16,}"),  # our ciphertexts
 ]
 
 
@@ -51,7 +54,7 @@ def install_redaction() -> None:
             record = previous(*args, **kwargs)
             try:
                 message = record.getMessage()
-            except Exception:  # noqa: BLE001 - a broken record is logged as it is, never raised
+            except Exception:
                 return record
             record.msg, record.args = redact(message), ()
             if record.exc_info and record.exc_info[1] is not None:

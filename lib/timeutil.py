@@ -6,7 +6,7 @@ All datetimes inside the product are timezone-aware UTC; naive input is read as 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -14,8 +14,8 @@ def parse_utc(value: datetime | str) -> datetime:
     """A `datetime` or an ISO 8601 string (with `Z` or an offset) as an aware UTC datetime."""
     parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def maybe_utc(value: Any) -> datetime | None:

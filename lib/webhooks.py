@@ -9,9 +9,8 @@ Payloads are flat, without an event id or type: the type is guessed from the fie
 delivery is only a trigger for a sync (webhooks never write revenue: the sync reads the sale from
 /insights/earnings).
 """
-from __future__ import annotations
 
-from lib.timeutil import parse_utc
+from __future__ import annotations
 
 import hashlib
 import hmac
@@ -23,6 +22,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from lib.timeutil import parse_utc
 
 SIGNATURE_HEADER = "X-Fanvue-Signature"
 TOLERANCE_S = 300
@@ -73,21 +74,22 @@ def parse_signature(header: str | None) -> tuple[str, list[str]]:
             if t is not None or not _T.match(value):
                 raise WebhookError(401, "malformed_signature", "the signature timestamp t is not valid")
             t = value
-        elif name == "v0":
-            if _HEX64.match(value):
-                signatures.append(value.lower())
+        elif name == "v0" and _HEX64.match(value):
+            signatures.append(value.lower())
         # other schemes (v1, ...) are ignored, as a verifier of a versioned scheme should
     if t is None or not signatures:
         raise WebhookError(401, "malformed_signature", f"{SIGNATURE_HEADER} needs t= and a 64-hex-digit v0=")
     return t, signatures
 
 
-def verify(secret: str | None, header: str | None, body: bytes, now: float | None = None,
-           tolerance_s: int = TOLERANCE_S) -> VerifiedDelivery:
+def verify(
+    secret: str | None, header: str | None, body: bytes, now: float | None = None, tolerance_s: int = TOLERANCE_S
+) -> VerifiedDelivery:
     """Checks the signature of one delivery; raises WebhookError (503 unset secret, 401 otherwise)."""
     if not secret:
-        raise WebhookError(503, "webhook_not_configured",
-                           "FANVUE_WEBHOOK_SECRET is not set; webhook deliveries are refused")
+        raise WebhookError(
+            503, "webhook_not_configured", "FANVUE_WEBHOOK_SECRET is not set; webhook deliveries are refused"
+        )
     t_text, signatures = parse_signature(header)
     t = int(t_text)
     now = time.time() if now is None else now

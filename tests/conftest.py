@@ -3,12 +3,13 @@
 Nothing here mocks our code or the database. Fixtures that need the Fanvue sandbox or the served
 api/ handlers live next to the tests that use them.
 """
+
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import psycopg
 import pytest
@@ -36,7 +37,7 @@ def _with_database(url: str, name: str) -> str:
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    admin_url, server = _admin_url()
+    admin_url, _server = _admin_url()
     name = f"fanvue_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')

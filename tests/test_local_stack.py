@@ -1,9 +1,9 @@
 """The README's run command: `python -m lib.dev` reaches the table with every demo creator equal to the
 sandbox's ground truth, every printed curl works as printed, and Ctrl-C leaves no process behind."""
+
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import shutil
 import signal
@@ -33,9 +33,15 @@ def test_run_command_end_to_end(tmp_path):
     env["LOCAL_DATA_DIR"] = str(tmp_path / "data")
     env["PYTHONUNBUFFERED"] = "1"
     env["COLUMNS"] = "200"
-    proc = subprocess.Popen([sys.executable, "-m", "lib.dev", "--port", str(port), "--sandbox-port", str(sandbox_port)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lib.dev", "--port", str(port), "--sandbox-port", str(sandbox_port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     lines: list[str] = []
     try:
         deadline = time.time() + 180
@@ -48,15 +54,19 @@ def test_run_command_end_to_end(tmp_path):
                 break
         output = "".join(lines)
         assert "every creator equals the sandbox: True" in output, output[-3000:]
-        curls = [l.strip() for l in lines if l.strip().startswith("curl ")]
+        curls = [line.strip() for line in lines if line.strip().startswith("curl ")]
         assert len(curls) >= 6
         assert f"demo agency id: {DEMO_AGENCY_ID}" in output and "database URL: postgresql" in output
         if shutil.which("curl"):
             diagnosis = subprocess.run(shlex.split(curls[0]), capture_output=True, text=True, timeout=120).stdout
             assert "no cron run recorded" not in diagnosis and "cron" in diagnosis, diagnosis[:2000]
             for line in curls:
-                result = subprocess.run(shlex.split(line) + ["-o", "/dev/null", "-w", "%{http_code}"],
-                                        capture_output=True, text=True, timeout=120)
+                result = subprocess.run(
+                    [*shlex.split(line), "-o", "/dev/null", "-w", "%{http_code}"],
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
                 assert result.stdout.strip() == "200", (line[:120], result.stdout)
         children = psutil.Process(proc.pid).children(recursive=True)
     finally:
@@ -69,8 +79,9 @@ def test_run_command_end_to_end(tmp_path):
     time.sleep(1)
     survivors = [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     data_dir = str(tmp_path / "data")
-    postgres_left = [p for p in psutil.process_iter(["cmdline"])
-                     if any(data_dir in part for part in (p.info["cmdline"] or []))]
+    postgres_left = [
+        p for p in psutil.process_iter(["cmdline"]) if any(data_dir in part for part in (p.info["cmdline"] or []))
+    ]
     assert not survivors and not postgres_left, (survivors, postgres_left)
     assert "stopped" in proc.stdout.read()
 
@@ -97,8 +108,15 @@ def _clean_env(tmp_path: Path) -> dict[str, str]:
 
 
 def _start(args: list[str], env: dict[str, str], until: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "lib.dev", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lib.dev", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     lines: list[str] = []
     deadline = time.time() + 180
     while time.time() < deadline:

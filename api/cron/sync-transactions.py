@@ -1,21 +1,22 @@
 """GET /api/cron/sync-transactions - the scheduled sync (Vercel cron, Bearer CRON_SECRET only)."""
+
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # none is used: skip the entry-point scan
 
-from typing import Literal, Optional  # noqa: E402
+from typing import Literal
 
-from pydantic import Field  # noqa: E402
+from pydantic import Field
 
-from lib.http.params import StrictQuery  # noqa: E402
-from lib.http.shell import Endpoint, Request, Response  # noqa: E402
+from lib.http.params import StrictQuery
+from lib.http.shell import Endpoint, Request, Response
 
 
 class Query(StrictQuery):
     mode: Literal["sync", "reconcile"] = "sync"
-    worker: Optional[int] = Field(default=None, ge=0, le=64)
+    worker: int | None = Field(default=None, ge=0, le=64)
 
 
 class handler(Endpoint):

@@ -1,21 +1,21 @@
 """POST /api/fanvue/force-sync-revenue - re-sync one creator now (agency owner/admin)."""
+
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # none is used: skip the entry-point scan
 
-from typing import Optional  # noqa: E402
 
-from pydantic import Field  # noqa: E402
+from pydantic import Field
 
-from lib.http.params import ModelQuery, UtcDateTime  # noqa: E402
-from lib.http.shell import Endpoint, Request, Response  # noqa: E402
+from lib.http.params import ModelQuery, UtcDateTime
+from lib.http.shell import Endpoint, Request, Response
 
 
 class Query(ModelQuery):
     full: bool = False
-    since: Optional[UtcDateTime] = None
+    since: UtcDateTime | None = None
     dry_run: bool = Field(default=False, alias="dryRun")
 
 

@@ -1,11 +1,12 @@
 """POST /api/webhooks/fanvue - Fanvue event deliveries (signed); syncs the creator now, or marks it due."""
+
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # none is used: skip the entry-point scan
 
-from lib.http.shell import Endpoint, Request, Response  # noqa: E402
+from lib.http.shell import Endpoint, Request, Response
 
 
 class handler(Endpoint):

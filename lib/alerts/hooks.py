@@ -1,6 +1,7 @@
 """The calls other functions make. Each evaluates incidents from the database and posts what is
 pending; none of them ever raises, so an alert failure can never break a sync (the failure is
 returned, logged and kept on the incident)."""
+
 from __future__ import annotations
 
 import logging
@@ -17,13 +18,19 @@ log = logging.getLogger("fanvue_sync.alerts")
 STATE_KINDS = ["needs_reconnect", "sync_failing", "backfill_stalled", "cron_overdue"]
 
 
-def evaluate(db: Database, config: Settings, kinds: list[str],
-             reconcile: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def evaluate(
+    db: Database, config: Settings, kinds: list[str], reconcile: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     from lib.db.transport import TextArray
 
-    return db.call("fanvue_evaluate_incidents", kinds=TextArray(kinds), failure_runs=config.alert_failure_runs,
-                   cron_overdue_seconds=config.cron_overdue_s,
-                   backfill_stall_seconds=config.alert_backfill_stall_s, reconcile=reconcile)
+    return db.call(
+        "fanvue_evaluate_incidents",
+        kinds=TextArray(kinds),
+        failure_runs=config.alert_failure_runs,
+        cron_overdue_seconds=config.cron_overdue_s,
+        backfill_stall_seconds=config.alert_backfill_stall_s,
+        reconcile=reconcile,
+    )
 
 
 def quick_check(db: Database, config: Settings, who: str) -> dict[str, Any]:
@@ -36,7 +43,7 @@ def quick_check(db: Database, config: Settings, who: str) -> dict[str, Any]:
         if result.get("pending"):
             result.update(deliver_pending(db, config, worker_id(f"alerts-{who}")))
         return result
-    except Exception as exc:  # noqa: BLE001 - alerts never break the caller
+    except Exception as exc:
         log.error("alert check failed: %s", describe_exception(exc))
         return {"error": describe_exception(exc)}
 
@@ -57,15 +64,18 @@ def after_cron(db: Database, config: Settings, summary: Any, mode: str) -> dict[
             deadline = time.monotonic() + max(5.0, config.sync_budget_s - summary.duration_s)
             entries, errors = compare_models(db, config, summary.models, deadline, worker)
             kinds.append("reconcile_mismatch")
-            out["reconcile"] = {"compared": len(entries), "unexplained": sum(e["unexplained"] for e in entries),
-                                "errors": errors}
+            out["reconcile"] = {
+                "compared": len(entries),
+                "unexplained": sum(e["unexplained"] for e in entries),
+                "errors": errors,
+            }
         out.update(evaluate(db, config, kinds, entries))
         out.update(deliver_pending(db, config, worker))
-    except Exception as exc:  # noqa: BLE001 - alerts never break the sync
+    except Exception as exc:
         log.error("alerts after the %s run failed: %s", mode, describe_exception(exc))
         out["error"] = describe_exception(exc)
     try:
         db.call("fanvue_note_run_alerts", run_id=summary.run_id, alerts=out)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.error("could not record the alert outcome: %s", describe_exception(exc))
     return out

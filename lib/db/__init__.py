@@ -1,15 +1,15 @@
 """Database access: one process-wide transport chosen from the environment."""
+
 from __future__ import annotations
 
 import threading
-from typing import Optional
 
 from lib.config import ConfigError, Settings, settings
 from lib.db.errors import Conflict, DbError, InvalidInput, NotFound
 from lib.db.transport import Database
 
 _lock = threading.Lock()
-_database: Optional[Database] = None
+_database: Database | None = None
 
 
 def database_from_settings(config: Settings) -> Database:
@@ -45,5 +45,13 @@ def reset_database() -> None:
         _database = None
 
 
-__all__ = ["Database", "DbError", "NotFound", "Conflict", "InvalidInput", "get_database", "reset_database",
-           "database_from_settings"]
+__all__ = [
+    "Conflict",
+    "Database",
+    "DbError",
+    "InvalidInput",
+    "NotFound",
+    "database_from_settings",
+    "get_database",
+    "reset_database",
+]

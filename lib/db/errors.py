@@ -1,4 +1,5 @@
 """Database errors as values the caller can act on, mapped from our custom SQLSTATEs."""
+
 from __future__ import annotations
 
 
@@ -25,6 +26,14 @@ class InvalidInput(DbError):
 
 def error_for(code: str | None, message: str) -> DbError:
     code = code or "unknown"
-    kind = {"FV404": NotFound, "FV409": Conflict, "FV422": InvalidInput, "23514": InvalidInput,
-            "23502": InvalidInput, "22P02": InvalidInput, "22007": InvalidInput, "22008": InvalidInput}.get(code, DbError)
+    kind = {
+        "FV404": NotFound,
+        "FV409": Conflict,
+        "FV422": InvalidInput,
+        "23514": InvalidInput,
+        "23502": InvalidInput,
+        "22P02": InvalidInput,
+        "22007": InvalidInput,
+        "22008": InvalidInput,
+    }.get(code, DbError)
     return kind(code, message)

@@ -4,6 +4,7 @@ Pooler-safe: no prepared statements (prepare_threshold=None), autocommit so each
 transaction, no session state. A tiny thread-safe pool because Fluid compute runs requests on threads
 and the sync works on several models at once.
 """
+
 from __future__ import annotations
 
 import queue
@@ -19,7 +20,7 @@ class PostgresDatabase:
         self._url = url
         self._max = max_connections
         self._connect_timeout = connect_timeout
-        self._idle: "queue.LifoQueue[Any]" = queue.LifoQueue()
+        self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
         self._created = 0
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max_connections)
@@ -28,8 +29,9 @@ class PostgresDatabase:
     def _connect(self) -> Any:
         import psycopg
 
-        return psycopg.connect(self._url, autocommit=True, prepare_threshold=None,
-                               connect_timeout=self._connect_timeout)
+        return psycopg.connect(
+            self._url, autocommit=True, prepare_threshold=None, connect_timeout=self._connect_timeout
+        )
 
     def _acquire(self) -> Any:
         self._slots.acquire()
@@ -61,8 +63,10 @@ class PostgresDatabase:
 
         check_function_name(function)
         names = [check_arg_name(f"p_{name}") for name in args]
-        values = [list(v) if isinstance(v, TextArray) else Jsonb(v, dumps) if isinstance(v, (dict, list)) else v
-                  for v in args.values()]
+        values = [
+            list(v) if isinstance(v, TextArray) else Jsonb(v, dumps) if isinstance(v, (dict, list)) else v
+            for v in args.values()
+        ]
         query = sql.SQL("select public.{}({})").format(
             sql.Identifier(function),
             sql.SQL(", ").join(sql.SQL("{} => %s").format(sql.Identifier(n)) for n in names),
@@ -81,7 +85,7 @@ class PostgresDatabase:
         except psycopg.Error as exc:
             broken = isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
             diag = getattr(exc, "diag", None)
-            message = (diag.message_primary if diag and diag.message_primary else type(exc).__name__)
+            message = diag.message_primary if diag and diag.message_primary else type(exc).__name__
             raise error_for(getattr(exc, "sqlstate", None), message) from None
         except BaseException:
             broken = True
@@ -97,4 +101,4 @@ class PostgresDatabase:
                 return
 
 
-__all__ = ["PostgresDatabase", "DbError"]
+__all__ = ["DbError", "PostgresDatabase"]

@@ -3,17 +3,18 @@
 Each call is `POST /rest/v1/rpc/<function>`, one PostgREST transaction. supabase is imported lazily:
 it costs ~0.4 s of cold start and only this path needs it.
 """
+
 from __future__ import annotations
 
 import threading
-from typing import Any, Optional
+from typing import Any
 
 from lib.db.errors import DbError, error_for
 from lib.db.transport import check_arg_name, check_function_name, to_json_value
 
 
 class SupabaseDatabase:
-    def __init__(self, url: str, service_role_key: str, *, http_client: Optional[Any] = None) -> None:
+    def __init__(self, url: str, service_role_key: str, *, http_client: Any | None = None) -> None:
         self._url = url
         self._key = service_role_key
         self._http_client = http_client
@@ -24,8 +25,9 @@ class SupabaseDatabase:
     def _get_client(self) -> Any:
         with self._lock:
             if self._client is None:
-                from supabase import create_client
                 from supabase.lib.client_options import SyncClientOptions
+
+                from supabase import create_client
 
                 options = SyncClientOptions(auto_refresh_token=False, persist_session=False)
                 if self._http_client is not None:

@@ -1,4 +1,5 @@
 """The one interface everything above the database uses: call(function, **args) -> JSON value."""
+
 from __future__ import annotations
 
 import json
@@ -6,6 +7,7 @@ import re
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
+
 
 class TextArray(list):
     """A list argument that is a Postgres text[] (e.g. scopes); every other list or dict is jsonb."""
@@ -19,8 +21,7 @@ class Database(Protocol):
         """Runs public.<function>(p_<arg> => value, ...) in its own transaction; returns its jsonb."""
         ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 def check_function_name(function: str) -> str:

@@ -1,4 +1,5 @@
 """Entry point of `python -m lib.dev [command]`; everything it runs lives in `devstack/`."""
+
 import sys
 
 from devstack.cli import main

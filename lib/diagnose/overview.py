@@ -3,17 +3,18 @@
 The database returns facts (fanvue_agency_overview); this module judges them (status, problems,
 freshness, discrepant models first) so JSON, text and HTML say the same thing.
 """
+
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from lib.config import Settings
+from lib.db import Database
 from lib.money import usd
 from lib.timeutil import maybe_utc
-from lib.db import Database
 
 # Problem code -> (severity, label). Severity 3 is broken, 2 needs attention, 1 notice, 0 info.
 PROBLEMS: dict[str, tuple[int, str]] = {
@@ -46,12 +47,13 @@ def ago(seconds: float | None) -> str:
 def build_overview(db: Database, agency_id: str, *, config: Settings, base_url: str) -> dict[str, Any]:
     started = time.monotonic()
     facts = db.call("fanvue_agency_overview", agency_id=agency_id)
-    now = maybe_utc(facts["now"]) or datetime.now(timezone.utc)
+    now = maybe_utc(facts["now"]) or datetime.now(UTC)
     by_model, agency_incidents = split_incidents(facts.get("incidents") or [])
     first = date.fromisoformat(str(facts["trend_start"]))
     days = [(first + timedelta(days=i)).isoformat() for i in range(int(facts["days"]))]
-    models = [_judge(m, now, config, base_url, agency_id, by_model.get(str(m["id"]), []), days)
-              for m in facts["models"]]
+    models = [
+        _judge(m, now, config, base_url, agency_id, by_model.get(str(m["id"]), []), days) for m in facts["models"]
+    ]
     models.sort(key=lambda m: (-m["severity"], m["name"].lower(), m["id"]))
     discrepant = [m for m in models if m["severity"] >= DISCREPANT_SEVERITY]
     count = lambda code: sum(1 for m in models if code in m["problems"])  # noqa: E731
@@ -73,8 +75,9 @@ def build_overview(db: Database, agency_id: str, *, config: Settings, base_url: 
             "stored_total_cents": sum(m["revenue"]["stored_cents"] for m in models),
             "ledger_total_cents": sum(m["revenue"]["ledger_cents"] for m in models),
         },
-        "discrepant_models": [{"id": m["id"], "name": m["name"], "status": m["status"], "problems": m["problems"]}
-                              for m in discrepant],
+        "discrepant_models": [
+            {"id": m["id"], "name": m["name"], "status": m["status"], "problems": m["problems"]} for m in discrepant
+        ],
         "incidents": agency_incidents,
         "last_cron_run": facts.get("last_cron_run"),
         "trend": {"days": facts["days"], "start": facts["trend_start"], "end": facts["trend_end"]},
@@ -107,8 +110,15 @@ def incident_text(item: dict[str, Any]) -> str:
     return f"{kind}{': ' + str(detail) if detail else ''}{' (since ' + str(since)[:16] + ')' if since else ''}"
 
 
-def _judge(m: dict[str, Any], now: datetime, config: Settings, base_url: str, agency_id: str,
-           incidents: list[dict[str, Any]], days: list[str]) -> dict[str, Any]:
+def _judge(
+    m: dict[str, Any],
+    now: datetime,
+    config: Settings,
+    base_url: str,
+    agency_id: str,
+    incidents: list[dict[str, Any]],
+    days: list[str],
+) -> dict[str, Any]:
     connection, sync, fanvue = m.get("connection"), m["sync"], m.get("fanvue")
     problems: list[str] = []
     reasons: list[str] = []
@@ -143,7 +153,11 @@ def _judge(m: dict[str, Any], now: datetime, config: Settings, base_url: str, ag
     if not sync.get("backfill_completed_at") and connection is not None:
         problems.append("backfilling")
         if progress:
-            start, end, resume = maybe_utc(progress.get("start")), maybe_utc(progress.get("end")), maybe_utc(progress.get("resume_end"))
+            start, end, resume = (
+                maybe_utc(progress.get("start")),
+                maybe_utc(progress.get("end")),
+                maybe_utc(progress.get("resume_end")),
+            )
             if start and end and resume:
                 backfill_pct = round(100 * (end - resume).total_seconds() / max(1.0, (end - start).total_seconds()))
         reasons.append("first backfill " + (f"{backfill_pct}% done" if backfill_pct is not None else "not started"))
@@ -155,53 +169,84 @@ def _judge(m: dict[str, Any], now: datetime, config: Settings, base_url: str, ag
     model_id = str(m["id"])
     reconnect = None
     if "needs_reconnect" in problems or "not_connected" in problems:
-        query = ({"agencyId": agency_id} if connection and connection.get("kind") == "agency"
-                 else {"modelId": model_id})
+        query = {"agencyId": agency_id} if connection and connection.get("kind") == "agency" else {"modelId": model_id}
         reconnect = f"{base_url}/api/auth/fanvue/connect?{urlencode(query)}"
     return {
-        "id": model_id, "name": m["name"], "fanvue_handle": m.get("fanvue_handle"),
-        "status": status, "status_label": STATUS_LABEL[status], "severity": severity,
-        "problems": problems, "reasons": reasons,
-        "connection": None if connection is None else {
-            "id": connection["id"], "kind": connection["kind"], "status": connection["status"],
-            "status_reason": connection.get("status_reason")},
-        "revenue": {"stored_cents": stored, "ledger_cents": ledger, "fanvue_cents": fanvue_cents,
-                    "fanvue_observed_at": fanvue["observed_at"] if fanvue else None,
-                    "fanvue_source": fanvue["source"] if fanvue else None,
-                    "difference_cents": stored - ledger, "transaction_count": int(m["ledger_count"]),
-                    "ledger_method": "daily_rollup"},
-        "freshness": {"last_success_at": sync.get("last_success_at"),
-                      "age_s": None if age is None else int(age), "overdue": overdue,
-                      "watermark": sync.get("watermark"), "next_sync_at": sync.get("next_sync_at"),
-                      "last_outcome": sync.get("last_outcome"), "last_error": sync.get("last_error")},
-        "backfill": {"complete": sync.get("backfill_completed_at") is not None,
-                     "completed_at": sync.get("backfill_completed_at"), "progress_pct": backfill_pct},
-        "lease": {"held": leased,
-                  "kind": sync.get("lease_kind") if leased else None,
-                  "expires_at": sync.get("lease_expires_at") if leased else None},
+        "id": model_id,
+        "name": m["name"],
+        "fanvue_handle": m.get("fanvue_handle"),
+        "status": status,
+        "status_label": STATUS_LABEL[status],
+        "severity": severity,
+        "problems": problems,
+        "reasons": reasons,
+        "connection": None
+        if connection is None
+        else {
+            "id": connection["id"],
+            "kind": connection["kind"],
+            "status": connection["status"],
+            "status_reason": connection.get("status_reason"),
+        },
+        "revenue": {
+            "stored_cents": stored,
+            "ledger_cents": ledger,
+            "fanvue_cents": fanvue_cents,
+            "fanvue_observed_at": fanvue["observed_at"] if fanvue else None,
+            "fanvue_source": fanvue["source"] if fanvue else None,
+            "difference_cents": stored - ledger,
+            "transaction_count": int(m["ledger_count"]),
+            "ledger_method": "daily_rollup",
+        },
+        "freshness": {
+            "last_success_at": sync.get("last_success_at"),
+            "age_s": None if age is None else int(age),
+            "overdue": overdue,
+            "watermark": sync.get("watermark"),
+            "next_sync_at": sync.get("next_sync_at"),
+            "last_outcome": sync.get("last_outcome"),
+            "last_error": sync.get("last_error"),
+        },
+        "backfill": {
+            "complete": sync.get("backfill_completed_at") is not None,
+            "completed_at": sync.get("backfill_completed_at"),
+            "progress_pct": backfill_pct,
+        },
+        "lease": {
+            "held": leased,
+            "kind": sync.get("lease_kind") if leased else None,
+            "expires_at": sync.get("lease_expires_at") if leased else None,
+        },
         "incidents": incidents,
         "trend_cents": [int((m.get("daily") or {}).get(day) or 0) for day in days],
-        "links": {"diagnose": f"{base_url}/api/fanvue/diagnose-revenue?{urlencode({'modelId': model_id})}",
-                  "reconnect": reconnect},
+        "links": {
+            "diagnose": f"{base_url}/api/fanvue/diagnose-revenue?{urlencode({'modelId': model_id})}",
+            "reconnect": reconnect,
+        },
     }
 
 
 def as_text(overview: dict[str, Any]) -> str:
     s = overview["summary"]
     agency = (overview.get("agency") or {}).get("name") or ""
-    lines = [f"agency overview: {agency}",
-             f"{s['status'].upper()}: {s['models_total']} models, {s['discrepant']} need attention "
-             f"({s['needs_reconnect']} need reconnect, {s['not_connected']} not connected, "
-             f"{s['ledger_mismatch']} stored != ledger, {s['stale']} stale, {s['failing']} failing), "
-             f"{s['open_incidents']} open incidents",
-             f"stored {usd(s['stored_total_cents'])}, ledger {usd(s['ledger_total_cents'])}", ""]
+    lines = [
+        f"agency overview: {agency}",
+        f"{s['status'].upper()}: {s['models_total']} models, {s['discrepant']} need attention "
+        f"({s['needs_reconnect']} need reconnect, {s['not_connected']} not connected, "
+        f"{s['ledger_mismatch']} stored != ledger, {s['stale']} stale, {s['failing']} failing), "
+        f"{s['open_incidents']} open incidents",
+        f"stored {usd(s['stored_total_cents'])}, ledger {usd(s['ledger_total_cents'])}",
+        "",
+    ]
     width = min(max([len(m["name"]) for m in overview["models"]] + [5]), 40)
     lines.append(f"{'model':<{width}}  {'status':<34}  {'stored':>14}  {'ledger':>14}  {'Fanvue':>14}  synced")
     for m in overview["models"]:
         r = m["revenue"]
         name = "".join(ch if ch.isprintable() else " " for ch in m["name"])
-        lines.append(f"{name[:width]:<{width}}  {m['status_label']:<34}  {usd(r['stored_cents']):>14}  "
-                     f"{usd(r['ledger_cents']):>14}  {usd(r['fanvue_cents']):>14}  {ago(m['freshness']['age_s'])}")
+        lines.append(
+            f"{name[:width]:<{width}}  {m['status_label']:<34}  {usd(r['stored_cents']):>14}  "
+            f"{usd(r['ledger_cents']):>14}  {usd(r['fanvue_cents']):>14}  {ago(m['freshness']['age_s'])}"
+        )
         for reason in m["reasons"] if m["severity"] >= 1 else []:
             lines.append(f"{'':<{width}}    - {reason}")
         if m["links"]["reconnect"]:
@@ -220,7 +265,12 @@ def remember_fanvue_total(db: Database, report: dict[str, Any]) -> None:
     if fanvue.get("account_total_cents") is None or not figures:
         return
     best = min(figures, key=lambda f: ("pass", "warn", "fail").index(f["status"]))
-    db.call("fanvue_record_reported_total", model_id=report["model"]["id"],
-            account_total_cents=int(fanvue["account_total_cents"]),
-            ledger_gross_cents=int(report["revenue"]["ledger"]["gross_cents"]), source="probe",
-            status=best["status"], explanation=best["explanation"])
+    db.call(
+        "fanvue_record_reported_total",
+        model_id=report["model"]["id"],
+        account_total_cents=int(fanvue["account_total_cents"]),
+        ledger_gross_cents=int(report["revenue"]["ledger"]["gross_cents"]),
+        source="probe",
+        status=best["status"],
+        explanation=best["explanation"],
+    )

@@ -4,6 +4,7 @@ stored vs ledger vs Fanvue, freshness, open incidents, a 30-day sparkline and th
 Everything from the database is escaped; the page loads nothing and runs no script (inline CSS and
 SVG only), so it works under a strict Content-Security-Policy, which CSP below is.
 """
+
 from __future__ import annotations
 
 import base64
@@ -38,8 +39,10 @@ svg.spark polyline{fill:none;stroke:#2563eb;stroke-width:1.5}svg.spark .area{fil
 footer{margin-top:14px;color:#6b7280;font-size:12px}
 """
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
-CSP = (f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src data:; base-uri 'none'; "
-       "form-action 'none'; frame-ancestors 'none'")
+CSP = (
+    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
 
 
 def e(value: Any) -> str:
@@ -57,48 +60,63 @@ def sparkline(cents: list[int], start: str, end: str, width: int = 120, height: 
     pts = [(1 + i * step, height - 2 - c / top * (height - 4)) for i, c in enumerate(cents)]
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
     area = f"1,{height - 2} {line} {pts[-1][0]:.1f},{height - 2}"
-    return (f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-            f'aria-label="{e(label)}"><title>{e(label)}</title><polygon class="area" points="{area}"/>'
-            f'<polyline points="{line}"/></svg>')
+    return (
+        f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{e(label)}"><title>{e(label)}</title><polygon class="area" points="{area}"/>'
+        f'<polyline points="{line}"/></svg>'
+    )
 
 
 def _row(m: dict[str, Any], start: str, end: str) -> str:
     r, f = m["revenue"], m["freshness"]
     why = "".join(f"<li>{e(reason)}</li>" for reason in m["reasons"]) if m["severity"] >= 1 else ""
     incidents = "".join(f"<li>{e(incident_text(i))}</li>" for i in m["incidents"])
-    diff = (f'<div class="diff">{e(usd(r["difference_cents"]))} vs ledger</div>'
-            if r["difference_cents"] else "")
-    fanvue = (f'{e(usd(r["fanvue_cents"]))}<div class="handle">{e(str(r["fanvue_observed_at"])[:10])}</div>'
-              if r["fanvue_cents"] is not None else '<span class="handle">not read yet</span>')
+    diff = f'<div class="diff">{e(usd(r["difference_cents"]))} vs ledger</div>' if r["difference_cents"] else ""
+    fanvue = (
+        f'{e(usd(r["fanvue_cents"]))}<div class="handle">{e(str(r["fanvue_observed_at"])[:10])}</div>'
+        if r["fanvue_cents"] is not None
+        else '<span class="handle">not read yet</span>'
+    )
     synced = "never" if f["age_s"] is None else f"synced {ago(f['age_s'])}"
-    action = (f'<a class="action" href="{e(m["links"]["reconnect"])}">Reconnect</a><br>'
-              if m["links"]["reconnect"] else "")
+    action = (
+        f'<a class="action" href="{e(m["links"]["reconnect"])}">Reconnect</a><br>' if m["links"]["reconnect"] else ""
+    )
     action += f'<a class="plain" href="{e(m["links"]["diagnose"] + "&format=html")}">Diagnose</a>'
-    return (f'<tr data-model-id="{e(m["id"])}" data-status="{e(m["status"])}">'
-            f'<td class="name"><strong>{e(m["name"])}</strong>'
-            f'{"<div class=handle>@" + e(m["fanvue_handle"]) + "</div>" if m.get("fanvue_handle") else ""}</td>'
-            f'<td class="status"><span class="badge {BADGE[m["severity"]]}">{e(m["status_label"])}</span>'
-            f'{"<ul class=why>" + why + incidents + "</ul>" if why or incidents else ""}</td>'
-            f'<td class="num stored">{e(usd(r["stored_cents"]))}{diff}</td>'
-            f'<td class="num ledger">{e(usd(r["ledger_cents"]))}'
-            f'<div class="handle">{r["transaction_count"]:,} sales</div></td>'
-            f'<td class="num fanvue">{fanvue}</td>'
-            f'<td class="fresh">{e(synced)}</td>'
-            f'<td class="trend">{sparkline(m["trend_cents"], start, end)}</td>'
-            f'<td class="action">{action}</td></tr>')
+    return (
+        f'<tr data-model-id="{e(m["id"])}" data-status="{e(m["status"])}">'
+        f'<td class="name"><strong>{e(m["name"])}</strong>'
+        f"{'<div class=handle>@' + e(m['fanvue_handle']) + '</div>' if m.get('fanvue_handle') else ''}</td>"
+        f'<td class="status"><span class="badge {BADGE[m["severity"]]}">{e(m["status_label"])}</span>'
+        f"{'<ul class=why>' + why + incidents + '</ul>' if why or incidents else ''}</td>"
+        f'<td class="num stored">{e(usd(r["stored_cents"]))}{diff}</td>'
+        f'<td class="num ledger">{e(usd(r["ledger_cents"]))}'
+        f'<div class="handle">{r["transaction_count"]:,} sales</div></td>'
+        f'<td class="num fanvue">{fanvue}</td>'
+        f'<td class="fresh">{e(synced)}</td>'
+        f'<td class="trend">{sparkline(m["trend_cents"], start, end)}</td>'
+        f'<td class="action">{action}</td></tr>'
+    )
 
 
 def as_html(overview: dict[str, Any]) -> str:
     s, trend = overview["summary"], overview["trend"]
     agency = (overview.get("agency") or {}).get("name") or "Agency"
     start, end = str(trend["start"]), str(trend["end"])
-    tiles = [("models", s["models_total"]), ("healthy", s["models_ok"]), ("need attention", s["discrepant"]),
-             ("need reconnect", s["needs_reconnect"]), ("stored ≠ ledger", s["ledger_mismatch"]),
-             ("stale", s["stale"]), ("open incidents", s["open_incidents"])]
+    tiles = [
+        ("models", s["models_total"]),
+        ("healthy", s["models_ok"]),
+        ("need attention", s["discrepant"]),
+        ("need reconnect", s["needs_reconnect"]),
+        ("stored ≠ ledger", s["ledger_mismatch"]),
+        ("stale", s["stale"]),
+        ("open incidents", s["open_incidents"]),
+    ]
     tile_html = "".join(f'<div class="tile"><b>{value}</b><span>{e(name)}</span></div>' for name, value in tiles)
     incidents = "".join(f"<li>{e(incident_text(i))}</li>" for i in overview["incidents"])
-    rows = "".join(_row(m, start, end) for m in overview["models"]) or \
-        '<tr><td colspan="8">No models in this agency yet.</td></tr>'
+    rows = (
+        "".join(_row(m, start, end) for m in overview["models"])
+        or '<tr><td colspan="8">No models in this agency yet.</td></tr>'
+    )
     cron = overview.get("last_cron_run") or {}
     badge = {"broken": "bad", "degraded": "warn", "healthy": "good"}[s["status"]]
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -108,7 +126,7 @@ def as_html(overview: dict[str, Any]) -> str:
 <p class="sub">Stored {e(usd(s["stored_total_cents"]))} across {s["models_total"]} models
 (ledger {e(usd(s["ledger_total_cents"]))}). Models that need attention are listed first.</p>
 <div class="tiles">{tile_html}</div>
-{f'<div class="incidents"><strong>Open incidents</strong><ul>{incidents}</ul></div>' if incidents else ''}
+{f'<div class="incidents"><strong>Open incidents</strong><ul>{incidents}</ul></div>' if incidents else ""}
 <table><thead><tr><th>Model</th><th>Status</th><th>Stored</th><th>Ledger</th><th>Fanvue</th><th>Freshness</th>
 <th>Last {trend["days"]} days</th><th>Action</th></tr></thead><tbody>{rows}</tbody></table>
 <footer>Generated {e(str(overview["generated_at"])[:19].replace("T", " "))} UTC; last cron run

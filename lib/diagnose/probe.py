@@ -3,62 +3,77 @@
 Short timeouts, no retries, and the token comes from the normal lifecycle (a refresh, if one is due,
 is single-flight with the cron's).
 """
+
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from lib.config import Settings
-from lib.timeutil import parse_utc
-from lib.fanvue.routes import creator_route
 from lib.db import Database
+from lib.fanvue.routes import creator_route
 from lib.safe_log import redact
+from lib.timeutil import parse_utc
 
 
 @dataclass
 class ProbeReport:
     attempted: bool
     reachable: bool = False
-    status_code: Optional[int] = None
-    latency_ms: Optional[float] = None
-    api_version_accepted: Optional[bool] = None
-    rate_limit_remaining: Optional[int] = None
-    error: Optional[str] = None
-    token_error: Optional[str] = None
+    status_code: int | None = None
+    latency_ms: float | None = None
+    api_version_accepted: bool | None = None
+    rate_limit_remaining: int | None = None
+    error: str | None = None
+    token_error: str | None = None
     token_endpoint_down: bool = False  # the refresh failed because Fanvue's token endpoint failed
     needs_reconnect: bool = False
     token_refreshed: bool = False
-    token_expires_at: Optional[datetime] = None
-    account_total_cents: Optional[int] = None
-    summary_all_time_gross_cents: Optional[int] = None
-    summary_all_time_net_cents: Optional[int] = None
-    since_watermark_gross_cents: Optional[int] = None
-    since_watermark_from: Optional[str] = None  # the watermark the range total was read from
+    token_expires_at: datetime | None = None
+    account_total_cents: int | None = None
+    summary_all_time_gross_cents: int | None = None
+    summary_all_time_net_cents: int | None = None
+    since_watermark_gross_cents: int | None = None
+    since_watermark_from: str | None = None  # the watermark the range total was read from
     daily: list[dict[str, Any]] = field(default_factory=list)
-    probed_at: Optional[datetime] = None  # when Fanvue's figures were read (their "as of")
+    probed_at: datetime | None = None  # when Fanvue's figures were read (their "as of")
     requests: int = 0  # Fanvue requests this probe spent
     source: str = "live"  # live | cache
-    age_s: Optional[int] = None  # age of a cached result
-    note: Optional[str] = None  # why the answer is cached or incomplete
+    age_s: int | None = None  # age of a cached result
+    note: str | None = None  # why the answer is cached or incomplete
 
     #: what a cached copy keeps: Fanvue's answer, never a token or anything about our token lifecycle
-    CACHED_FIELDS = ("reachable", "status_code", "latency_ms", "api_version_accepted", "rate_limit_remaining",
-                     "account_total_cents", "summary_all_time_gross_cents", "summary_all_time_net_cents",
-                     "since_watermark_gross_cents", "since_watermark_from", "daily")
+    CACHED_FIELDS = (
+        "reachable",
+        "status_code",
+        "latency_ms",
+        "api_version_accepted",
+        "rate_limit_remaining",
+        "account_total_cents",
+        "summary_all_time_gross_cents",
+        "summary_all_time_net_cents",
+        "since_watermark_gross_cents",
+        "since_watermark_from",
+        "daily",
+    )
 
     @property
     def complete(self) -> bool:
         """Fanvue answered and every total was read: worth caching."""
-        return (self.status_code == 200 and self.token_error is None and self.account_total_cents is not None
-                and self.summary_all_time_gross_cents is not None)
+        return (
+            self.status_code == 200
+            and self.token_error is None
+            and self.account_total_cents is not None
+            and self.summary_all_time_gross_cents is not None
+        )
 
     def cache_json(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.CACHED_FIELDS}
 
     @classmethod
-    def from_cache(cls, cached: dict[str, Any]) -> "ProbeReport":
+    def from_cache(cls, cached: dict[str, Any]) -> ProbeReport:
         result = cached.get("result") or {}
         report = cls(attempted=True, **{k: result.get(k) for k in cls.CACHED_FIELDS if k != "daily"})
         report.daily = list(result.get("daily") or [])
@@ -80,9 +95,16 @@ def probe(db: Database, facts: dict[str, Any], config: Settings) -> ProbeReport:
         return report
     tokens = ConnectionTokens(db, connection["id"], config=config)
     deadline = time.monotonic() + config.diagnose_probe_timeout_s * 3
-    client = FanvueClient(tokens, owner_uuid=str(connection["fanvue_user_uuid"]), api_base=config.fanvue_api_base,
-                          api_version=config.fanvue_api_version, timeout=config.diagnose_probe_timeout_s,
-                          max_retries=0, max_rate_limit_retries=0, deadline=deadline)
+    client = FanvueClient(
+        tokens,
+        owner_uuid=str(connection["fanvue_user_uuid"]),
+        api_base=config.fanvue_api_base,
+        api_version=config.fanvue_api_version,
+        timeout=config.diagnose_probe_timeout_s,
+        max_retries=0,
+        max_rate_limit_retries=0,
+        deadline=deadline,
+    )
     try:
         try:
             tokens.access_token()
@@ -114,16 +136,17 @@ def probe(db: Database, facts: dict[str, Any], config: Settings) -> ProbeReport:
             return report
         if _low(report, client, config):
             return report
-        creator = creator_route(connection.get("kind"), connection.get("fanvue_user_uuid"),
-                                model.get("fanvue_user_uuid"))
+        creator = creator_route(
+            connection.get("kind"), connection.get("fanvue_user_uuid"), model.get("fanvue_user_uuid")
+        )
         try:
-            report.probed_at = datetime.now(timezone.utc)
+            report.probed_at = datetime.now(UTC)
             account = client.account(creator)
             report.account_total_cents = _cents(account.account.earnings.total)
             if _low(report, client, config):
                 return report
             summary = client.earnings_summary(creator)
-            all_time = ((summary.get("totals") or {}).get("allTime") or {})
+            all_time = (summary.get("totals") or {}).get("allTime") or {}
             report.summary_all_time_gross_cents = _cents(all_time.get("gross"))
             report.summary_all_time_net_cents = _cents(all_time.get("net"))
             watermark = facts["sync"].get("watermark")
@@ -134,11 +157,16 @@ def probe(db: Database, facts: dict[str, Any], config: Settings) -> ProbeReport:
                 report.since_watermark_from = str(watermark)
             if _low(report, client, config):
                 return report
-            now = datetime.now(timezone.utc)
-            daily = client.earnings_summary(creator, start=(now - timedelta(days=90)).replace(
-                hour=0, minute=0, second=0, microsecond=0), granularity="day")
-            report.daily = [{"day": str(p.get("periodStart", ""))[:10], "gross_cents": _cents(p.get("gross"))}
-                            for p in daily.get("overTime") or []]
+            now = datetime.now(UTC)
+            daily = client.earnings_summary(
+                creator,
+                start=(now - timedelta(days=90)).replace(hour=0, minute=0, second=0, microsecond=0),
+                granularity="day",
+            )
+            report.daily = [
+                {"day": str(p.get("periodStart", ""))[:10], "gross_cents": _cents(p.get("gross"))}
+                for p in daily.get("overTime") or []
+            ]
         except FanvueError as exc:
             report.error = redact(f"Fanvue totals unavailable: {exc}")
     finally:
@@ -154,9 +182,11 @@ def _low(report: ProbeReport, client: Any, config: Settings) -> bool:
     if remaining is None or remaining >= config.diagnose_probe_min_remaining:
         return False
     report.rate_limit_remaining = remaining
-    report.note = (f"stopped reading Fanvue's totals: only {remaining} requests are left in this rate-limit "
-                   f"bucket (below DIAGNOSE_PROBE_MIN_REMAINING={config.diagnose_probe_min_remaining}); "
-                   "they are left to the sync")
+    report.note = (
+        f"stopped reading Fanvue's totals: only {remaining} requests are left in this rate-limit "
+        f"bucket (below DIAGNOSE_PROBE_MIN_REMAINING={config.diagnose_probe_min_remaining}); "
+        "they are left to the sync"
+    )
     return True
 
 
@@ -177,7 +207,7 @@ def _note_refresh(report: ProbeReport, tokens: Any) -> None:
         report.token_expires_at = getattr(tokens, "_expires_at", None)
 
 
-def _range_gross(summary: dict[str, Any]) -> Optional[int]:
+def _range_gross(summary: dict[str, Any]) -> int | None:
     """Gross over the summary's [startDate, endDate): the source breakdown, else the chart series."""
     breakdown = summary.get("breakdownBySource")
     if isinstance(breakdown, dict) and breakdown:
@@ -192,10 +222,10 @@ def _range_gross(summary: dict[str, Any]) -> Optional[int]:
     return None
 
 
-def _cents(value: Any) -> Optional[int]:
+def _cents(value: Any) -> int | None:
     if value is None:
         return None
     try:
-        return int(round(float(value)))
+        return round(float(value))
     except (TypeError, ValueError):
         return None

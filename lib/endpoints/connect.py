@@ -1,14 +1,14 @@
 """The OAuth connect/callback pair that creates connections (creator or agency kind)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from lib.http.access import resolve_model
 from lib.config import Settings, settings
 from lib.db import get_database
-
+from lib.http.access import resolve_model
 from lib.http.errors import ApiError, bad_request, conflict, forbidden, not_found
 from lib.http.response import Response, json_response
 from lib.http.shell import Principal, Request
@@ -47,8 +47,11 @@ def principal_from_ticket(text: str) -> Principal:
     except StateError as exc:
         raise bad_request("invalid_ticket", str(exc)) from None
     db = get_database()
-    if not db.call("fanvue_consume_oauth_state", state_id="ticket:" + ticket.ticket_id,
-                   expires_at=datetime.fromtimestamp(ticket.expires_at, timezone.utc))["first_use"]:
+    if not db.call(
+        "fanvue_consume_oauth_state",
+        state_id="ticket:" + ticket.ticket_id,
+        expires_at=datetime.fromtimestamp(ticket.expires_at, UTC),
+    )["first_use"]:
         raise bad_request("ticket_already_used", "this connect link was already used; start again from the dashboard")
     principal = _current_admin(db, ticket.user_id, ticket.agency_id)
     principal.ticket = ticket
@@ -89,12 +92,19 @@ def start_connect(request: Request) -> Response:
 
     origin, _, _ = _callback_site(config)
     ticket_text = seal_ticket(principal.user_id, principal.agency_id, kind, model_id, q.login_hint)
-    return json_response({"authorization_url": f"{origin}/api/auth/fanvue/connect?{urlencode({'ticket': ticket_text})}",
-                          "kind": kind, "model_id": model_id, "expires_in_s": TICKET_TTL_S})
+    return json_response(
+        {
+            "authorization_url": f"{origin}/api/auth/fanvue/connect?{urlencode({'ticket': ticket_text})}",
+            "kind": kind,
+            "model_id": model_id,
+            "expires_in_s": TICKET_TTL_S,
+        }
+    )
 
 
-def _redirect_to_fanvue(principal: Principal, kind: str, model_id: str | None, login_hint: str | None,
-                        config: Settings) -> Response:
+def _redirect_to_fanvue(
+    principal: Principal, kind: str, model_id: str | None, login_hint: str | None, config: Settings
+) -> Response:
     from lib.fanvue import oauth
     from lib.http.cookies import set_cookie
     from lib.oauth_state import STATE_TTL_S, seal
@@ -102,12 +112,24 @@ def _redirect_to_fanvue(principal: Principal, kind: str, model_id: str | None, l
     client_id, _ = _client_credentials(config)
     pkce = oauth.new_pkce()
     state_text, state, browser_nonce = seal(principal.user_id, principal.agency_id, kind, model_id, pkce.verifier)
-    url = oauth.build_authorize_url(config.fanvue_auth_base, client_id, redirect_uri(config),
-                                    scopes_for(kind, config), state_text, pkce.challenge, login_hint=login_hint)
+    url = oauth.build_authorize_url(
+        config.fanvue_auth_base,
+        client_id,
+        redirect_uri(config),
+        scopes_for(kind, config),
+        state_text,
+        pkce.challenge,
+        login_hint=login_hint,
+    )
     _, path, secure = _callback_site(config)
-    return Response(status=302, body=None, headers={
-        "Location": url,
-        "Set-Cookie": set_cookie(state.cookie_name(), browser_nonce, path=path, max_age=STATE_TTL_S, secure=secure)})
+    return Response(
+        status=302,
+        body=None,
+        headers={
+            "Location": url,
+            "Set-Cookie": set_cookie(state.cookie_name(), browser_nonce, path=path, max_age=STATE_TTL_S, secure=secure),
+        },
+    )
 
 
 class _JustIssued:
@@ -133,8 +155,10 @@ def finish_connect(request: Request) -> Response:
 
     q, config = request.query, settings()
     if q.error:
-        raise bad_request("oauth_denied", f"Fanvue did not authorize: {q.error}"
-                          + (f" ({q.error_description[:200]})" if q.error_description else ""))
+        raise bad_request(
+            "oauth_denied",
+            f"Fanvue did not authorize: {q.error}" + (f" ({q.error_description[:200]})" if q.error_description else ""),
+        )
     if not q.code or not q.state:
         raise ApiError(422, "missing_parameter", "code and state are required")
     try:
@@ -142,8 +166,10 @@ def finish_connect(request: Request) -> Response:
     except StateError as exc:
         raise bad_request("invalid_state", str(exc)) from None
     if not state.bound_to(read_cookie(request.headers, state.cookie_name())):
-        raise forbidden("this authorization was not started in this browser (its connect cookie is missing or "
-                        "different); start the connection again from the dashboard in this browser")
+        raise forbidden(
+            "this authorization was not started in this browser (its connect cookie is missing or "
+            "different); start the connection again from the dashboard in this browser"
+        )
     _, path, secure = _callback_site(config)
     clear = clear_cookie(state.cookie_name(), path=path, secure=secure)
     try:
@@ -167,45 +193,78 @@ def _complete(state: Any, code: str, config: Settings) -> Response:
 
     db = get_database()
     _current_admin(db, state.user_id, state.agency_id)
-    if not db.call("fanvue_consume_oauth_state", state_id=state.state_id,
-                   expires_at=datetime.fromtimestamp(state.expires_at, timezone.utc))["first_use"]:
+    if not db.call(
+        "fanvue_consume_oauth_state", state_id=state.state_id, expires_at=datetime.fromtimestamp(state.expires_at, UTC)
+    )["first_use"]:
         raise bad_request("state_already_used", "this authorization was already completed; start again")
     client_id, client_secret = _client_credentials(config)
     cipher = token_cipher()
     with httpx.Client(timeout=20.0) as http:
         try:
-            tokens = oauth.exchange_code(http, config.fanvue_auth_base, client_id, client_secret, code,
-                                         redirect_uri(config), state.verifier)
+            tokens = oauth.exchange_code(
+                http, config.fanvue_auth_base, client_id, client_secret, code, redirect_uri(config), state.verifier
+            )
         except OAuthError as exc:
             raise ApiError(502, "code_exchange_failed", f"Fanvue refused the authorization code: {exc}") from None
-        client = FanvueClient(_JustIssued(tokens.access_token), owner_uuid="pending",
-                              api_base=config.fanvue_api_base, api_version=config.fanvue_api_version, http=http)
+        client = FanvueClient(
+            _JustIssued(tokens.access_token),
+            owner_uuid="pending",
+            api_base=config.fanvue_api_base,
+            api_version=config.fanvue_api_version,
+            http=http,
+        )
         try:
             me = client.me()
             creators: list[Any] = list(client.creators()) if state.kind == "agency" else []
         except FanvueError as exc:
             raise ApiError(502, "fanvue_unavailable", f"could not read the connected account: {exc}") from None
     if state.kind == "creator":
-        targets = [{"fanvue_user_uuid": me.uuid, "handle": me.handle, "name": me.display_name or me.handle,
-                    "model_id": state.model_id}]
+        targets = [
+            {
+                "fanvue_user_uuid": me.uuid,
+                "handle": me.handle,
+                "name": me.display_name or me.handle,
+                "model_id": state.model_id,
+            }
+        ]
     else:
-        targets = [{"fanvue_user_uuid": c.uuid, "handle": c.handle, "name": c.display_name or c.handle}
-                   for c in creators if c.uuid != me.uuid]
+        targets = [
+            {"fanvue_user_uuid": c.uuid, "handle": c.handle, "name": c.display_name or c.handle}
+            for c in creators
+            if c.uuid != me.uuid
+        ]
     access_enc, refresh_enc = encrypt_token_pair(cipher, tokens.access_token, tokens.refresh_token)
     try:
-        saved = db.call("fanvue_complete_connection", user_id=state.user_id, agency_id=state.agency_id,
-                        kind=state.kind, fanvue_user_uuid=me.uuid, handle=me.handle, access_enc=access_enc,
-                        refresh_enc=refresh_enc, key_id=cipher.current.kid, expires_at=tokens.expires_at,
-                        scopes=scopes_array(tokens.scope or scopes_for(state.kind, config)),
-                        creators=targets)
+        saved = db.call(
+            "fanvue_complete_connection",
+            user_id=state.user_id,
+            agency_id=state.agency_id,
+            kind=state.kind,
+            fanvue_user_uuid=me.uuid,
+            handle=me.handle,
+            access_enc=access_enc,
+            refresh_enc=refresh_enc,
+            key_id=cipher.current.kid,
+            expires_at=tokens.expires_at,
+            scopes=scopes_array(tokens.scope or scopes_for(state.kind, config)),
+            creators=targets,
+        )
     except Conflict as exc:
-        raise conflict("creator_already_linked", exc.message[:300] + "; nothing was saved, start again once "
-                       "resolved") from None
+        raise conflict(
+            "creator_already_linked", exc.message[:300] + "; nothing was saved, start again once resolved"
+        ) from None
     except DbError as exc:
         if exc.code == "FV403":
             raise forbidden(exc.message[:300]) from None
         raise
     connection = saved["connection"]
-    return json_response({"connection_id": connection["id"], "kind": state.kind, "status": connection["status"],
-                          "fanvue_user": {"uuid": me.uuid, "handle": me.handle},
-                          "expires_at": connection["expires_at"], "models": saved["models"]})
+    return json_response(
+        {
+            "connection_id": connection["id"],
+            "kind": state.kind,
+            "status": connection["status"],
+            "fanvue_user": {"uuid": me.uuid, "handle": me.handle},
+            "expires_at": connection["expires_at"],
+            "models": saved["models"],
+        }
+    )

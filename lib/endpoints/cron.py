@@ -1,4 +1,5 @@
 """The cron tick: sync due models, or the daily reconcile pass over the last RECONCILE_DAYS."""
+
 from __future__ import annotations
 
 from lib.config import settings
@@ -15,8 +16,9 @@ def run_cron(mode: str, worker: int | None) -> Response:
     fanout = plan(get_database(), config, worker, mode) if mode == "sync" else {"role": "primary", "launched": []}
     if mode == "reconcile":
         # A different alignment than the 15-minute runs: midnight-aligned start, page size 47.
-        summary = run_sync(kind="reconcile", config=config,
-                           options=SyncOptions(reconcile_days=config.reconcile_days, page_size=47))
+        summary = run_sync(
+            kind="reconcile", config=config, options=SyncOptions(reconcile_days=config.reconcile_days, page_size=47)
+        )
     else:
         summary = run_sync(kind="cron", config=config, options=SyncOptions(), refresh_tokens=worker is None)
     from lib.alerts.hooks import after_cron

@@ -6,6 +6,7 @@ raw body (401) before the body is even parsed (400), and only then is anything w
 call that records the event and marks the models due atomically. The webhook itself never writes
 revenue: the immediate sync reads the sale from Fanvue like every other sync.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,24 +48,44 @@ def receive_webhook(request: Request) -> Response:
         raise _refuse(exc) from None
     recipient = recipient_uuid(payload)
     event_type = guess_event_type(payload)
-    result = get_database().call("fanvue_record_webhook", signature_t=delivery.t,
-                                 delivery_hash=delivery.delivery_hash, recipient_uuid=recipient,
-                                 event_type=event_type, payload=payload)
+    result = get_database().call(
+        "fanvue_record_webhook",
+        signature_t=delivery.t,
+        delivery_hash=delivery.delivery_hash,
+        recipient_uuid=recipient,
+        event_type=event_type,
+        payload=payload,
+    )
     marked = len(result.get("model_ids") or [])
     if result.get("duplicate"):
-        log.info("webhook %s replayed (event %s); already processed", delivery.delivery_hash[:12],
-                 result.get("event_id"))
+        log.info(
+            "webhook %s replayed (event %s); already processed", delivery.delivery_hash[:12], result.get("event_id")
+        )
         return json_response({"received": True, "duplicate": True, "event_id": result.get("event_id")})
-    log.info("webhook %s recorded as event %s (%s): %d model(s) marked due", delivery.delivery_hash[:12],
-             result.get("event_id"), event_type, marked)
+    log.info(
+        "webhook %s recorded as event %s (%s): %d model(s) marked due",
+        delivery.delivery_hash[:12],
+        result.get("event_id"),
+        event_type,
+        marked,
+    )
     from lib.alerts.hooks import quick_check
     from lib.freshness import sync_after_webhook
 
     config = settings()
     db = get_database()
-    syncs = sync_after_webhook(db, config, [str(m) for m in result.get("model_ids") or []],
-                               event_time(payload, delivery.t))
+    syncs = sync_after_webhook(
+        db, config, [str(m) for m in result.get("model_ids") or []], event_time(payload, delivery.t)
+    )
     quick_check(db, config, "webhook")
-    return json_response({"received": True, "duplicate": False, "event_id": result.get("event_id"),
-                          "event_type": event_type, "models_marked": marked,
-                          "synced": any(s["synced"] for s in syncs), "syncs": syncs})
+    return json_response(
+        {
+            "received": True,
+            "duplicate": False,
+            "event_id": result.get("event_id"),
+            "event_type": event_type,
+            "models_marked": marked,
+            "synced": any(s["synced"] for s in syncs),
+            "syncs": syncs,
+        }
+    )

@@ -20,9 +20,10 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
+from datetime import datetime
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -40,6 +41,7 @@ from .errors import (
     FanvueUnavailable,
     mask_secrets,
 )
+from .lines import iso_utc
 from .models import (
     CREATORS,
     Account,
@@ -50,15 +52,14 @@ from .models import (
     SpendingPage,
     parse_lines,
 )
-from .lines import iso_utc
 from .ratelimit import Pacer, parse_retry_after, shared_pacer
 
 __all__ = [
     "API_VERSION",
     "FanvueClient",
-    "TokenProvider",
-    "ResponseMeta",
     "ProbeResult",
+    "ResponseMeta",
+    "TokenProvider",
     "iso_utc",
 ]
 
@@ -183,7 +184,7 @@ class FanvueClient:
         if self._owns_http:
             self._http.close()
 
-    def __enter__(self) -> "FanvueClient":
+    def __enter__(self) -> FanvueClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -245,8 +246,9 @@ class FanvueClient:
     ) -> SpendingPage:
         """One request for refunds and chargebacks of the token owner (``/insights/spending``; no
         agency variant is published)."""
-        items, raw, next_cursor = self._page("/insights/spending", None, start, end, size, cursor, sources,
-                                             with_order=False)
+        items, raw, next_cursor = self._page(
+            "/insights/spending", None, start, end, size, cursor, sources, with_order=False
+        )
         return SpendingPage(items=items, raw=raw, next_cursor=next_cursor)
 
     def earnings_summary(
@@ -399,7 +401,10 @@ class FanvueClient:
                 if refreshed:
                     raise FanvueAuthError(
                         _msg(path, status, detail, "still unauthorized after refreshing the token"),
-                        status=status, method="GET", path=path, detail=detail,
+                        status=status,
+                        method="GET",
+                        path=path,
+                        detail=detail,
                     )
                 refreshed = True
                 log.info("fanvue GET %s: 401, refreshing token once", path)
@@ -411,7 +416,11 @@ class FanvueClient:
                 if throttles > self.max_rate_limit_retries:
                     raise FanvueRateLimited(
                         _msg(path, status, detail, f"rate limited {throttles} times"),
-                        retry_after=retry_after, status=status, method="GET", path=path, detail=detail,
+                        retry_after=retry_after,
+                        status=status,
+                        method="GET",
+                        path=path,
+                        detail=detail,
                     )
                 log.info("fanvue GET %s: 429, Retry-After %s", path, retry_after)
                 if retry_after is None:  # the pacer waits for Retry-After; without it, back off
@@ -422,7 +431,10 @@ class FanvueClient:
                 if failures > self.max_retries:
                     raise FanvueUnavailable(
                         _msg(path, status, detail, f"server error after {failures} attempts"),
-                        status=status, method="GET", path=path, detail=detail,
+                        status=status,
+                        method="GET",
+                        path=path,
+                        detail=detail,
                     )
                 self._backoff(failures, path, f"HTTP {status}", parse_retry_after(response.headers))
                 continue
@@ -483,7 +495,10 @@ class FanvueClient:
         if remaining is not None and seconds >= remaining:
             raise DeadlineExceeded(
                 f"GET {path}: {why} needs {seconds:.2f}s but only {max(remaining, 0):.2f}s remain",
-                wait_s=seconds, remaining_s=remaining, method="GET", path=path,
+                wait_s=seconds,
+                remaining_s=remaining,
+                method="GET",
+                path=path,
             )
         self._sleep(seconds)
 

@@ -9,17 +9,17 @@ Callers branch on the class (or ``status``); the message is for humans.
 from __future__ import annotations
 
 __all__ = [
-    "FanvueError",
+    "DeadlineExceeded",
     "FanvueAuthError",
-    "FanvueForbidden",
-    "FanvueNotFound",
     "FanvueBadRequest",
     "FanvueBadResponse",
-    "FanvueUnavailable",
+    "FanvueError",
+    "FanvueForbidden",
+    "FanvueNotFound",
     "FanvueRateLimited",
-    "DeadlineExceeded",
-    "OAuthError",
+    "FanvueUnavailable",
     "InvalidGrant",
+    "OAuthError",
     "OAuthUnavailable",
     "mask_secrets",
 ]

@@ -5,14 +5,23 @@ field (:func:`parse_lines`) with the rules :class:`lib.fanvue.models.EarningItem
 :class:`lib.fanvue.models.SpendingItem` apply to what we store; the dict itself is kept as the
 ledger's raw column.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["Line", "parse_lines", "EarningsPage", "SpendingPage", "EARNING_SOURCES", "SPENDING_SOURCES",
-           "exact_cents", "iso_utc"]
+__all__ = [
+    "EARNING_SOURCES",
+    "SPENDING_SOURCES",
+    "EarningsPage",
+    "Line",
+    "SpendingPage",
+    "exact_cents",
+    "iso_utc",
+    "parse_lines",
+]
 
 
 def exact_cents(value: Any) -> int:
@@ -28,12 +37,22 @@ def exact_cents(value: Any) -> int:
     raise ValueError("amount must be a JSON number of cents")
 
 
-
 #: Filter values of ``source`` on ``/insights/earnings`` (``EarningSource`` in Fanvue's OpenAPI document,
 #: https://api.fanvue.com/openapi), without ``all``. Items may carry values added later; these are only
 #: the ones a request may name.
-EARNING_SOURCES: tuple[str, ...] = ("affiliate", "appStore", "checkoutLink", "mediaLink", "message", "post",
-                                    "referral", "renewal", "subscription", "tip", "giveaway")
+EARNING_SOURCES: tuple[str, ...] = (
+    "affiliate",
+    "appStore",
+    "checkoutLink",
+    "mediaLink",
+    "message",
+    "post",
+    "referral",
+    "renewal",
+    "subscription",
+    "tip",
+    "giveaway",
+)
 #: Filter values of ``source`` on ``/insights/spending`` (``SpendingType``), without ``all``.
 SPENDING_SOURCES: tuple[str, ...] = ("refund", "chargeback")
 
@@ -60,7 +79,7 @@ class Line:
     fan_handle: str | None
 
 
-_UTC = timezone.utc
+_UTC = UTC
 
 
 def iso_utc(value: datetime) -> str:
@@ -70,7 +89,7 @@ def iso_utc(value: datetime) -> str:
     """
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("datetime must be timezone-aware (use UTC)")
-    utc = value.astimezone(timezone.utc)
+    utc = value.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
@@ -109,13 +128,21 @@ def parse_lines(data: list[Any], *, with_order: bool) -> list[Line]:
                 fan_uuid, fan_handle = user["uuid"], _text(user, "handle")
             else:
                 raise ValueError("user must be an object with a uuid, or null")
-            lines.append(Line(
-                date=_date(raw.get("date")), gross=exact_cents(raw.get("gross")), net=exact_cents(raw.get("net")),
-                source=source, currency=_text(raw, "currency"),
-                transaction_order_id=_text(raw, "transactionOrderId") if with_order else None,
-                transaction_order_status=_text(raw, "transactionOrderStatus") if with_order else None,
-                message_uuid=_text(raw, "messageUuid"), post_uuid=_text(raw, "postUuid"),
-                fan_uuid=fan_uuid, fan_handle=fan_handle))
+            lines.append(
+                Line(
+                    date=_date(raw.get("date")),
+                    gross=exact_cents(raw.get("gross")),
+                    net=exact_cents(raw.get("net")),
+                    source=source,
+                    currency=_text(raw, "currency"),
+                    transaction_order_id=_text(raw, "transactionOrderId") if with_order else None,
+                    transaction_order_status=_text(raw, "transactionOrderStatus") if with_order else None,
+                    message_uuid=_text(raw, "messageUuid"),
+                    post_uuid=_text(raw, "postUuid"),
+                    fan_uuid=fan_uuid,
+                    fan_handle=fan_handle,
+                )
+            )
         except ValueError as exc:
             raise ValueError(f"item {n}: {exc}") from None
     return lines

@@ -8,45 +8,44 @@ Money is strict instead: integer USD cents, and a non-integral amount is rejecte
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 from pydantic.alias_generators import to_camel
 
-from .lines import (EARNING_SOURCES, SPENDING_SOURCES, EarningsPage, Line, SpendingPage, exact_cents,
-                    parse_lines)
+from .lines import EARNING_SOURCES, SPENDING_SOURCES, EarningsPage, Line, SpendingPage, exact_cents, parse_lines
 
 __all__ = [
-    "Cents",
-    "UtcDatetime",
-    "Fan",
-    "EarningItem",
-    "SpendingItem",
-    "FanvueUser",
+    "CREATORS",
+    "EARNING_ITEMS",
+    "EARNING_SOURCES",
+    "SPENDING_ITEMS",
+    "SPENDING_SOURCES",
+    "Account",
+    "AccountDetails",
     "AccountEarnings",
     "AccountFans",
-    "AccountDetails",
-    "Account",
+    "Cents",
     "Creator",
-    "Line",
-    "parse_lines",
+    "EarningItem",
     "EarningsPage",
+    "Fan",
+    "FanvueUser",
+    "Line",
+    "SpendingItem",
     "SpendingPage",
-    "EARNING_SOURCES",
-    "SPENDING_SOURCES",
     "TokenSet",
-    "EARNING_ITEMS",
-    "SPENDING_ITEMS",
-    "CREATORS",
+    "UtcDatetime",
+    "parse_lines",
 ]
 
 
 def _as_utc(value: datetime) -> datetime:
     """Fanvue sends UTC (``...Z``); a naive value is taken as UTC, an offset is converted."""
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 Cents = Annotated[int, BeforeValidator(exact_cents)]
@@ -200,7 +199,7 @@ class TokenSet(BaseModel):
     token_type: str = "bearer"
 
     @classmethod
-    def from_token_response(cls, data: dict[str, Any], *, now: datetime | None = None) -> "TokenSet":
+    def from_token_response(cls, data: dict[str, Any], *, now: datetime | None = None) -> TokenSet:
         """Build from the token endpoint's JSON. Raises ValueError (secret-free) when malformed."""
         access = data.get("access_token")
         if not isinstance(access, str) or not access:
@@ -213,7 +212,7 @@ class TokenSet(BaseModel):
             raise ValueError("token response has an invalid expires_in")
         scope = data.get("scope")
         token_type = data.get("token_type") or "bearer"
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         return cls(
             access_token=access,
             refresh_token=refresh or None,
@@ -224,7 +223,7 @@ class TokenSet(BaseModel):
 
     def expires_within(self, seconds: float, *, now: datetime | None = None) -> bool:
         """True when the access token expires in less than ``seconds`` (refresh ~300 s early)."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         return self.expires_at - now < timedelta(seconds=seconds)
 
     @property

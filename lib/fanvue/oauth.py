@@ -17,8 +17,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -27,17 +28,17 @@ from .errors import InvalidGrant, OAuthError, OAuthOutcomeUnknown, OAuthUnavaila
 from .models import TokenSet
 
 __all__ = [
-    "PkcePair",
-    "new_pkce",
-    "pkce_challenge",
-    "new_state",
-    "build_authorize_url",
-    "exchange_code",
-    "refresh",
     "SYSTEM_SCOPES",
     "InvalidGrant",
     "OAuthError",
     "OAuthUnavailable",
+    "PkcePair",
+    "build_authorize_url",
+    "exchange_code",
+    "new_pkce",
+    "new_state",
+    "pkce_challenge",
+    "refresh",
 ]
 
 # Scopes Fanvue needs before it issues a refresh token; prepend them to the app's configured scopes
@@ -161,7 +162,8 @@ def _token_request(
         # old one must not be presented again. (A connection dropped without any answer is treated as
         # not processed - the usual case for a proxy or load balancer reset - and stays retryable.)
         raise OAuthOutcomeUnknown(
-            mask_secrets(f"token endpoint answer lost: {type(exc).__name__}", *hidden), error="outcome_unknown",
+            mask_secrets(f"token endpoint answer lost: {type(exc).__name__}", *hidden),
+            error="outcome_unknown",
         ) from None
     except httpx.HTTPError as exc:
         # Never sent (connect error/timeout, pool timeout): nothing happened at Fanvue, safe to retry.

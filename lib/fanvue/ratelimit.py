@@ -18,10 +18,10 @@ import dataclasses
 import random
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
-__all__ = ["BucketState", "Pacer", "shared_pacer", "parse_retry_after"]
+__all__ = ["BucketState", "Pacer", "parse_retry_after", "shared_pacer"]
 
 # A reset value below this is a delta in seconds, not a unix timestamp (defensive: some servers
 # send "seconds until reset" in X-RateLimit-Reset).

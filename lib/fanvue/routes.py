@@ -14,8 +14,11 @@ from typing import Any
 
 def is_personal(connection_kind: Any, connection_user_uuid: Any, creator_uuid: Any) -> bool:
     """True when the connection is the creator's own grant (personal routes, and spending, apply)."""
-    return (connection_kind == "creator" and connection_user_uuid is not None
-            and str(connection_user_uuid) == str(creator_uuid))
+    return (
+        connection_kind == "creator"
+        and connection_user_uuid is not None
+        and str(connection_user_uuid) == str(creator_uuid)
+    )
 
 
 def creator_route(connection_kind: Any, connection_user_uuid: Any, creator_uuid: Any) -> str | None:

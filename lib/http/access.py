@@ -1,14 +1,15 @@
 """Which model or connection a caller means, and whether they may touch it (F8)."""
+
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from lib.db import Database
 from lib.http.errors import ApiError, conflict, not_found
 from lib.http.principal import Principal
 
 
-def resolve_model(db: Database, principal: Principal, model_id: Optional[str], model_name: Optional[str]) -> dict[str, Any]:
+def resolve_model(db: Database, principal: Principal, model_id: str | None, model_name: str | None) -> dict[str, Any]:
     """The one model named by id or exact (case-insensitive) name within the caller's agency.
 
     Another agency's model answers exactly like a missing one (404), so ids cannot be probed.
@@ -22,16 +23,21 @@ def resolve_model(db: Database, principal: Principal, model_id: Optional[str], m
         raise ApiError(422, "invalid_parameter", "cron calls must name the model by modelId")
     matches = db.call("fanvue_find_models", agency_id=agency, model_id=model_id, name=model_name)
     if not matches:
-        raise not_found(f"no model {'with id ' + str(model_id) if model_id else 'named ' + repr(model_name)} "
-                        f"in your agency")
+        raise not_found(
+            f"no model {'with id ' + str(model_id) if model_id else 'named ' + repr(model_name)} in your agency"
+        )
     if len(matches) > 1:
-        raise conflict("ambiguous_model_name", f"{len(matches)} models are named {model_name!r}; use modelId",
-                       candidates=[{"id": m["id"], "name": m["name"]} for m in matches])
+        raise conflict(
+            "ambiguous_model_name",
+            f"{len(matches)} models are named {model_name!r}; use modelId",
+            candidates=[{"id": m["id"], "name": m["name"]} for m in matches],
+        )
     return matches[0]
 
 
-def resolve_connection(db: Database, principal: Principal, connection_id: Optional[str],
-                       model_id: Optional[str]) -> dict[str, Any]:
+def resolve_connection(
+    db: Database, principal: Principal, connection_id: str | None, model_id: str | None
+) -> dict[str, Any]:
     """The connection named directly, or the one syncing a model; always within the caller's agency."""
     if bool(connection_id) == bool(model_id):
         raise ApiError(422, "invalid_parameter", "give exactly one of connectionId or modelId")

@@ -7,6 +7,7 @@ finite numbers; every failure while reading a token (a JWKError, or python-jose'
 OverflowError on a list, null or 1e400 claim) is a 401, never a 500. The JWKS is cached ~10 minutes and refetched, at most
 every 30 s, when a token names an unknown `kid`.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -14,7 +15,8 @@ import math
 import threading
 import time
 import uuid
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from lib.config import settings
 from lib.http.errors import ApiError, forbidden, unauthorized
@@ -38,13 +40,13 @@ class JwksCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._keys: dict[str, dict[str, Any]] = {}
-        self._fetched_at = float("-inf")    # last successful fetch
+        self._fetched_at = float("-inf")  # last successful fetch
         self._attempted_at = float("-inf")  # last attempt, successful or not
-        self._url: Optional[str] = None
+        self._url: str | None = None
         self.fetches = 0
         self.attempts = 0
 
-    def key_for(self, url: str, kid: Optional[str]) -> Optional[dict[str, Any]]:
+    def key_for(self, url: str, kid: str | None) -> dict[str, Any] | None:
         if kid is not None and not isinstance(kid, str):
             return None
         now = time.monotonic()
@@ -95,11 +97,14 @@ def verify_dashboard_token(token: str) -> dict[str, Any]:
     config = settings()
     issuer = config.jwt_issuer
     if not issuer or not (config.supabase_jwt_secret or config.jwks_url):
-        raise ApiError(503, "auth_not_configured",
-                       "dashboard auth is not configured: set SUPABASE_URL (JWKS) or SUPABASE_JWT_SECRET")
+        raise ApiError(
+            503,
+            "auth_not_configured",
+            "dashboard auth is not configured: set SUPABASE_URL (JWKS) or SUPABASE_JWT_SECRET",
+        )
     try:
         header = jwt.get_unverified_header(token)
-    except Exception:  # noqa: BLE001 - any token, however malformed, is a 401
+    except Exception:
         raise unauthorized("malformed bearer token") from None
     if not isinstance(header, dict):
         raise unauthorized("malformed bearer token")
@@ -124,7 +129,7 @@ def verify_dashboard_token(token: str) -> dict[str, Any]:
         raise
     except JOSEError:
         raise unauthorized("invalid or expired token") from None
-    except Exception:  # noqa: BLE001 - python-jose raises TypeError/OverflowError on odd claim types
+    except Exception:
         raise unauthorized("token has malformed claims") from None
     if not isinstance(claims, dict):
         raise unauthorized("token has malformed claims")
@@ -153,12 +158,17 @@ def _is_timestamp(value: Any) -> bool:
 
 
 def _decode(jwt: Any, token: str, key: Any, algorithm: str, issuer: str) -> dict[str, Any]:
-    return jwt.decode(token, key, algorithms=[algorithm], audience="authenticated", issuer=issuer,
-                      options={"require_exp": True, "require_sub": True, "require_aud": True,
-                               "require_iss": True, "leeway": 0})
+    return jwt.decode(
+        token,
+        key,
+        algorithms=[algorithm],
+        audience="authenticated",
+        issuer=issuer,
+        options={"require_exp": True, "require_sub": True, "require_aud": True, "require_iss": True, "leeway": 0},
+    )
 
 
-def cron_secret_matches(authorization: Optional[str]) -> bool:
+def cron_secret_matches(authorization: str | None) -> bool:
     """Constant-time check of `Authorization: Bearer $CRON_SECRET`; false when the secret is unset."""
     secret = settings().cron_secret
     if not secret or not authorization:
@@ -166,7 +176,7 @@ def cron_secret_matches(authorization: Optional[str]) -> bool:
     return hmac.compare_digest(authorization.encode(), f"Bearer {secret}".encode())
 
 
-def _bearer(headers: Mapping[str, str]) -> Optional[str]:
+def _bearer(headers: Mapping[str, str]) -> str | None:
     value = headers.get("Authorization")
     if not value:
         return None
@@ -189,7 +199,7 @@ def user_principal(headers: Mapping[str, str]) -> Principal:
     return Principal(kind="user", user_id=claims["sub"], agency_id=profile["agency_id"], role=profile["role"])
 
 
-def authenticate(rule: str, headers: Mapping[str, str]) -> Optional[Principal]:
+def authenticate(rule: str, headers: Mapping[str, str]) -> Principal | None:
     """Applies an endpoint's auth rule to the request headers."""
     if rule in ("none", "webhook"):
         return None

@@ -1,4 +1,5 @@
 """Reading the Cookie header and writing Set-Cookie for the OAuth browser binding."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,12 +1,20 @@
 """Errors an endpoint answers with: always JSON {"error": {"code", "message"}}, never internals."""
+
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, *, details: Optional[dict[str, Any]] = None,
-                 headers: Optional[dict[str, str]] = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code

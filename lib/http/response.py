@@ -1,4 +1,5 @@
 """What a handler returns: status, body (JSON-able, text or bytes), content type and headers."""
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ subclasses Endpoint, declares its methods, auth rule and pydantic query model, a
 unexpected becomes a 500 that names a request id and nothing else. No response is cacheable, none
 may be framed, HTML gets a strict CSP, and browsers on ALLOWED_ORIGINS get CORS (lib/http/cors.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ValidationError
@@ -22,15 +23,17 @@ from pydantic import BaseModel, ValidationError
 from lib.db.errors import Conflict, InvalidInput, NotFound
 from lib.http import cors
 from lib.http.errors import ApiError, bad_request
-from lib.http.response import Response, dumps
 from lib.http.principal import Principal
+from lib.http.response import Response, dumps
 from lib.safe_log import install_redaction
 
 install_redaction()  # every log record of the process is redacted before any handler sees it
 log = logging.getLogger("fanvue_sync.http")
 
-HTML_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
-            "base-uri 'none'; form-action 'none'")
+HTML_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'none'"
+)
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 MAX_QUERY_BYTES = 4096
@@ -46,7 +49,7 @@ class Request:
     headers: Any
     body: bytes
     request_id: str
-    principal: Optional[Principal] = None
+    principal: Principal | None = None
     started: float = field(default_factory=time.monotonic)
 
     def json(self) -> Any:
@@ -79,7 +82,7 @@ class Endpoint(BaseHTTPRequestHandler):
     def respond(self, request: Request) -> Response:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def authenticate(self, request: Request) -> Optional[Principal]:
+    def authenticate(self, request: Request) -> Principal | None:
         """Applies the endpoint's auth rule; an endpoint with another credential overrides this."""
         from lib.http import auth
 
@@ -111,7 +114,7 @@ class Endpoint(BaseHTTPRequestHandler):
         # The default logs the raw request line, which may carry query values; log path only.
         pass
 
-    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """What http.server itself refuses (unknown method, oversized header or URI, bad request
         line) is answered like everything else: JSON {"error": {...}}, not the stdlib HTML page. A
         method we have no do_ handler for (TRACE, CONNECT, PROPFIND...) is a 405 with Allow, not a 501."""
@@ -121,8 +124,13 @@ class Endpoint(BaseHTTPRequestHandler):
             code, error_code, headers = 405, "method_not_allowed", {"Allow": allow}
             message = f"{str(self.command)[:20]} is not allowed here; use {allow}"
         else:
-            error_code = {400: "bad_request", 408: "request_timeout", 414: "uri_too_long",
-                          431: "header_too_large", 505: "http_version_not_supported"}.get(code, "bad_request")
+            error_code = {
+                400: "bad_request",
+                408: "request_timeout",
+                414: "uri_too_long",
+                431: "header_too_large",
+                505: "http_version_not_supported",
+            }.get(code, "bad_request")
         try:
             from http import HTTPStatus
 
@@ -130,8 +138,11 @@ class Endpoint(BaseHTTPRequestHandler):
         except ValueError:
             phrase = "error"
         self.close_connection = True
-        response = Response(status=code, body={"error": {"code": error_code, "message": str(message or phrase)[:200]}},
-                            headers=dict(headers, **{"Cache-Control": "no-store", "Connection": "close"}))
+        response = Response(
+            status=code,
+            body={"error": {"code": error_code, "message": str(message or phrase)[:200]}},
+            headers=dict(headers, **{"Cache-Control": "no-store", "Connection": "close"}),
+        )
         self._write(str(self.command or "GET"), response)
 
     def _serve(self, method: str) -> None:
@@ -145,38 +156,54 @@ class Endpoint(BaseHTTPRequestHandler):
                 self._write(method, response)
                 return
             if method not in self.methods:
-                raise ApiError(405, "method_not_allowed",
-                               f"{method} is not allowed here; use {', '.join(self.methods)}",
-                               headers={"Allow": ", ".join(self.methods)})
+                raise ApiError(
+                    405,
+                    "method_not_allowed",
+                    f"{method} is not allowed here; use {', '.join(self.methods)}",
+                    headers={"Allow": ", ".join(self.methods)},
+                )
             request = self._parse(method, request_id)
             request.principal = self.authenticate(request)
             response = self.respond(request)
         except ApiError as exc:
             response = Response(status=exc.status, body=exc.body(), headers=dict(exc.headers))
         except (NotFound, InvalidInput, Conflict) as exc:  # the database refused the request itself
-            status, code = {NotFound: (404, "not_found"), InvalidInput: (422, "invalid_parameter"),
-                            Conflict: (409, "conflict")}[type(exc)]
+            status, code = {
+                NotFound: (404, "not_found"),
+                InvalidInput: (422, "invalid_parameter"),
+                Conflict: (409, "conflict"),
+            }[type(exc)]
             response = Response(status=status, body={"error": {"code": code, "message": exc.message[:300]}})
-        except Exception as exc:  # noqa: BLE001 - the last line of defence: no internals leave
+        except Exception as exc:
             from lib.safe_log import describe_exception
 
             log.error("request %s %s failed: %s", request_id, urlsplit(self.path).path, describe_exception(exc))
-            response = Response(status=500, body={"error": {
-                "code": "internal_error",
-                "message": f"internal error (request id {request_id}); see the run history or logs"}})
+            response = Response(
+                status=500,
+                body={
+                    "error": {
+                        "code": "internal_error",
+                        "message": f"internal error (request id {request_id}); see the run history or logs",
+                    }
+                },
+            )
         response.headers.setdefault("Cache-Control", "no-store")  # every answer is per-caller and live
         response.headers.setdefault("X-Request-Id", request_id)
         if origin:
             response.headers.update(cors.actual_response_headers(origin))
         self._write(method, response)
-        log.info("%s %s -> %s in %.0f ms", method, urlsplit(self.path).path, response.status,
-                 (time.monotonic() - started) * 1000)
+        log.info(
+            "%s %s -> %s in %.0f ms",
+            method,
+            urlsplit(self.path).path,
+            response.status,
+            (time.monotonic() - started) * 1000,
+        )
 
     def _parse(self, method: str, request_id: str) -> Request:
         parts = urlsplit(self.path)
         if len(parts.query) > MAX_QUERY_BYTES:
-            raise bad_request("query_too_long",
-                              f"query string longer than {MAX_QUERY_BYTES} bytes")
+            raise bad_request("query_too_long", f"query string longer than {MAX_QUERY_BYTES} bytes")
         for name, value in self.headers.items():
             if len(value) > MAX_HEADER_VALUE:
                 raise bad_request("header_too_long", f"header {name[:40]} is too long")
@@ -194,8 +221,15 @@ class Endpoint(BaseHTTPRequestHandler):
             query = self.Query.model_validate(raw)
         except ValidationError as exc:
             raise _validation_error(exc) from None
-        return Request(method=method, path=parts.path, query=query, raw_query=raw, headers=self.headers,
-                       body=body, request_id=request_id)
+        return Request(
+            method=method,
+            path=parts.path,
+            query=query,
+            raw_query=raw,
+            headers=self.headers,
+            body=body,
+            request_id=request_id,
+        )
 
     def _read_body(self, method: str) -> bytes:
         length_header = self.headers.get("Content-Length")
@@ -218,15 +252,18 @@ class Endpoint(BaseHTTPRequestHandler):
         payload = response.encoded()
         try:
             self.send_response(response.status)
-            self.send_header("Content-Type", response.content_type + (
-                "; charset=utf-8" if response.content_type.startswith("text/") else ""))
+            self.send_header(
+                "Content-Type",
+                response.content_type + ("; charset=utf-8" if response.content_type.startswith("text/") else ""),
+            )
             self.send_header("Content-Length", str(len(payload)))
             self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("X-Frame-Options", "DENY")
             self.send_header("Referrer-Policy", "no-referrer")
             if "Content-Security-Policy" not in response.headers:
-                self.send_header("Content-Security-Policy",
-                                 HTML_CSP if response.content_type == "text/html" else API_CSP)
+                self.send_header(
+                    "Content-Security-Policy", HTML_CSP if response.content_type == "text/html" else API_CSP
+                )
             for name, value in response.headers.items():
                 self.send_header(name, value)
             self.end_headers()
@@ -247,4 +284,4 @@ def _validation_error(exc: ValidationError) -> ApiError:
     return ApiError(422, "invalid_parameter", f"parameter '{loc[:40]}': {message[:200]}")
 
 
-__all__ = ["Endpoint", "Request", "Response", "Principal", "ApiError", "dumps"]
+__all__ = ["ApiError", "Endpoint", "Principal", "Request", "Response", "dumps"]

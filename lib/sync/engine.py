@@ -6,6 +6,7 @@ last page advances the watermark in the same transaction, and an interrupted win
 last stored page. A fetcher thread keeps requesting while the database stores, and the store drains
 whatever pages are waiting into one call.
 """
+
 from __future__ import annotations
 
 import queue
@@ -13,11 +14,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from lib.config import Settings
-from lib.timeutil import maybe_utc
 from lib.db import Conflict, Database, DbError
 from lib.fanvue.errors import DeadlineExceeded, FanvueError
 from lib.fanvue.lines import EARNING_SOURCES, SPENDING_SOURCES
@@ -25,6 +25,7 @@ from lib.safe_log import redact
 from lib.sync.paging import FetchPage, Page, WalkedPage, WalkStopped, earnings_fetch, spending_fetch, walk
 from lib.sync.rows import earning_rows, spending_rows
 from lib.sync.work import WorkItem
+from lib.timeutil import maybe_utc
 
 if TYPE_CHECKING:
     from lib.fanvue.client import FanvueClient
@@ -60,18 +61,25 @@ class ModelResult:
     error: str | None = None
     needs_reconnect: bool = False
     duration_s: float = 0.0
-    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     tie_fallbacks: int = 0  # milliseconds holding more lines than a page, read on their own (lib.sync.paging)
     notes: list[str] = field(default_factory=list)  # what the run had to do differently, for the run record
 
     def stats(self) -> dict[str, Any]:
-        return {"fetched": self.fetched, "inserted": self.inserted, "updated": self.updated,
-                "unchanged": self.unchanged, "revenue_before_cents": self.revenue_before_cents,
-                "revenue_after_cents": self.revenue_after_cents,
-                "window_start": self.window_start.isoformat() if self.window_start else None,
-                "window_end": self.window_end.isoformat() if self.window_end else None,
-                "error": self.error, "started_at": self.started_at.isoformat(),
-                "tie_fallbacks": self.tie_fallbacks, "notes": list(self.notes)}
+        return {
+            "fetched": self.fetched,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "revenue_before_cents": self.revenue_before_cents,
+            "revenue_after_cents": self.revenue_after_cents,
+            "window_start": self.window_start.isoformat() if self.window_start else None,
+            "window_end": self.window_end.isoformat() if self.window_end else None,
+            "error": self.error,
+            "started_at": self.started_at.isoformat(),
+            "tie_fallbacks": self.tie_fallbacks,
+            "notes": list(self.notes),
+        }
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -100,9 +108,19 @@ class _Stored:
 class ModelSync:
     """Syncs one leased model. The caller holds the lease and releases it with the outcome."""
 
-    def __init__(self, db: Database, work: WorkItem, *, worker: str, config: Settings,
-                 run_end: datetime, deadline: float, options: SyncOptions, client: FanvueClient,
-                 progress: Callable[[ModelResult], None] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        work: WorkItem,
+        *,
+        worker: str,
+        config: Settings,
+        run_end: datetime,
+        deadline: float,
+        options: SyncOptions,
+        client: FanvueClient,
+        progress: Callable[[ModelResult], None] | None = None,
+    ) -> None:
         self.db = db
         self.work = work
         self.worker = worker
@@ -112,8 +130,7 @@ class ModelSync:
         self.options = options
         self.client = client
         self.progress = progress
-        self.result = ModelResult(model_id=work.model_id, name=work.name,
-                                  revenue_before_cents=work.revenue_gross_cents)
+        self.result = ModelResult(model_id=work.model_id, name=work.name, revenue_before_cents=work.revenue_gross_cents)
         self.personal = work.personal
         self._incomplete_ties: list[str] = []
 
@@ -123,9 +140,14 @@ class ModelSync:
         result = self.result
         try:
             if self.options.full and not self.options.dry_run:
-                self.work = WorkItem.from_row(self.db.call(
-                    "fanvue_reset_history", model_id=result.model_id, worker=self.worker,
-                    history_start=self._floor()))
+                self.work = WorkItem.from_row(
+                    self.db.call(
+                        "fanvue_reset_history",
+                        model_id=result.model_id,
+                        worker=self.worker,
+                        history_start=self._floor(),
+                    )
+                )
             earnings = self._within_budget(earnings_fetch(self.client, self._creator_route(), self.options.page_size))
             for window in self._windows("earnings"):
                 self._sync_window(window, earnings, EARNING_SOURCES)
@@ -137,7 +159,7 @@ class ModelSync:
             if self._incomplete_ties:
                 result.outcome = "failed"
                 result.error = "; ".join(self._incomplete_ties)[:300]
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a visible outcome
+        except Exception as exc:
             self._fail(exc)
         result.requests = self.client.requests_made
         result.duration_s = time.monotonic() - started
@@ -147,7 +169,7 @@ class ModelSync:
 
     # -- windows
     def _floor(self) -> datetime:
-        return maybe_utc(self.config.sync_history_floor) or datetime(2019, 1, 1, tzinfo=timezone.utc)
+        return maybe_utc(self.config.sync_history_floor) or datetime(2019, 1, 1, tzinfo=UTC)
 
     def _windows(self, stream: str) -> list[Window]:
         work, options, end = self.work, self.options, self.run_end
@@ -184,8 +206,7 @@ class ModelSync:
             raise DeadlineExceeded("time budget reached", wait_s=0.0, remaining_s=0.0)
 
     def _within_budget(self, fetch: FetchPage) -> FetchPage:
-        def fetch_in_time(start: datetime, end: datetime, cursor: str | None,
-                          sources: Sequence[str] | None) -> Page:
+        def fetch_in_time(start: datetime, end: datetime, cursor: str | None, sources: Sequence[str] | None) -> Page:
             self._check_budget()
             return fetch(start, end, cursor, sources)
 
@@ -223,7 +244,7 @@ class ModelSync:
                         return
             except WalkStopped:
                 return
-            except BaseException as exc:  # noqa: BLE001 - handed to the storing thread
+            except BaseException as exc:
                 pages.put(exc)
 
         fetcher = threading.Thread(target=produce, name=f"fetch-{result.model_id[:8]}", daemon=True)
@@ -279,11 +300,19 @@ class ModelSync:
 
     def _store(self, window: Window, rows: list[dict[str, Any]], resume_end: datetime | None, last: bool) -> None:
         result = self.result
-        out = self.db.call("fanvue_ingest_page", model_id=result.model_id, worker=self.worker,
-                           stream=window.stream, items=rows, window_start=window.start, window_end=window.end,
-                           last_page=last, dry_run=self.options.dry_run,
-                           lease_seconds=int(self.config.sync_max_duration_s) + 60,
-                           resume_end=None if last else resume_end)
+        out = self.db.call(
+            "fanvue_ingest_page",
+            model_id=result.model_id,
+            worker=self.worker,
+            stream=window.stream,
+            items=rows,
+            window_start=window.start,
+            window_end=window.end,
+            last_page=last,
+            dry_run=self.options.dry_run,
+            lease_seconds=int(self.config.sync_max_duration_s) + 60,
+            resume_end=None if last else resume_end,
+        )
         result.inserted += out.get("inserted", 0)
         result.updated += out.get("updated", 0)
         result.unchanged += out.get("unchanged", 0)

@@ -4,6 +4,7 @@ fire-and-forget). Every invocation claims work through the same leases, so they 
 K is bounded by SYNC_FANOUT_MAX; rate limits stay per Fanvue bucket (per creator on /creators/ routes),
 and the client's pacer keeps each bucket under its limit.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,10 +35,12 @@ def launch_workers(k: int, config: Settings, mode: str = "sync") -> list[int]:
 
     def fire(i: int) -> None:
         try:
-            httpx.get(f"{function_base_url(config)}/api/cron/sync-transactions",
-                      params={"worker": str(i), "mode": mode},
-                      headers={"Authorization": f"Bearer {config.cron_secret}", "User-Agent": "fanvue-sync-fanout"},
-                      timeout=httpx.Timeout(5.0, read=1.0))
+            httpx.get(
+                f"{function_base_url(config)}/api/cron/sync-transactions",
+                params={"worker": str(i), "mode": mode},
+                headers={"Authorization": f"Bearer {config.cron_secret}", "User-Agent": "fanvue-sync-fanout"},
+                timeout=httpx.Timeout(5.0, read=1.0),
+            )
         except httpx.ReadTimeout:
             pass  # the worker is running; we do not wait for it
         except httpx.HTTPError:

@@ -29,13 +29,14 @@ The group is handed on as one page, so rows without an order id are numbered ove
 content; two genuinely identical legacy lines (no order id) split across cursor pages would count as
 one, which only matters for groups wider than a page made of identical legacy lines.
 """
+
 from __future__ import annotations
 
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lib.fanvue.errors import FanvueBadResponse
@@ -53,8 +54,7 @@ Page = EarningsPage | SpendingPage
 class FetchPage(Protocol):
     """One request: lines dated in ``[start, end)``, from ``cursor``, only ``sources`` (None: all)."""
 
-    def __call__(self, start: datetime, end: datetime, cursor: str | None,
-                 sources: Sequence[str] | None) -> Page: ...
+    def __call__(self, start: datetime, end: datetime, cursor: str | None, sources: Sequence[str] | None) -> Page: ...
 
 
 def earnings_fetch(client: FanvueClient, creator_uuid: str | None, size: int = 50) -> FetchPage:
@@ -89,12 +89,17 @@ class TieGroup:
     how: str  # "cursor" | "source split"
 
     def note(self) -> str:
-        at = self.at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        at = self.at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         if not self.complete:
-            return (f"more lines share {at} than a page holds and Fanvue's cursor and source filter cannot list "
-                    f"them all; {self.items} were read and stored, the rest of the window was synced")
-        via = ("following nextCursor" if self.how == "cursor"
-               else "one request per source (the cursor repeated or skipped lines)")
+            return (
+                f"more lines share {at} than a page holds and Fanvue's cursor and source filter cannot list "
+                f"them all; {self.items} were read and stored, the rest of the window was synced"
+            )
+        via = (
+            "following nextCursor"
+            if self.how == "cursor"
+            else "one request per source (the cursor repeated or skipped lines)"
+        )
         return f"{self.items} lines share {at}, more than a page: read in their own window, {via}"
 
 
@@ -110,8 +115,14 @@ class WalkedPage:
     tie: TieGroup | None = None
 
 
-def walk(fetch: FetchPage, start: datetime, end: datetime, *, sources: Sequence[str],
-         stop: Callable[[], bool] = lambda: False) -> Iterator[WalkedPage]:
+def walk(
+    fetch: FetchPage,
+    start: datetime,
+    end: datetime,
+    *,
+    sources: Sequence[str],
+    stop: Callable[[], bool] = lambda: False,
+) -> Iterator[WalkedPage]:
     """Every line dated in ``[start, end)``, page by page, newest first; ``sources`` are the filter
     values the endpoint accepts (for the tie fallback)."""
     upper = end
@@ -152,7 +163,7 @@ class _Group:
         """Adds the lines at ``at`` not read yet (as a multiset); returns how many were new."""
         seen = Counter(self.keys)
         added = 0
-        for item, raw in zip(items, raws):
+        for item, raw in zip(items, raws, strict=False):
             if item.date != self.at:
                 continue
             key = _identity(raw)
@@ -166,8 +177,9 @@ class _Group:
         return added
 
 
-def _read_group(fetch: FetchPage, at: datetime, first: Page,
-                sources: Sequence[str]) -> tuple[list[Item], list[dict[str, Any]], TieGroup]:
+def _read_group(
+    fetch: FetchPage, at: datetime, first: Page, sources: Sequence[str]
+) -> tuple[list[Item], list[dict[str, Any]], TieGroup]:
     group = _Group(at)
     group.add_new(first.items, first.raw)
     cursor: str | None = None

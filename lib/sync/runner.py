@@ -4,14 +4,16 @@ Workers (threads) each claim the stalest due model (FOR UPDATE SKIP LOCKED), syn
 the run history and release the lease, until nothing is due or the budget is spent. Two overlapping
 invocations never hold the same model; a crashed one's leases expire and are re-claimed.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from lib.config import Settings, settings
 from lib.db import Database, DbError
@@ -34,7 +36,7 @@ class RunSummary:
     kind: str
     worker: str
     status: str = "running"
-    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     duration_s: float = 0.0
     budget_s: float = 0.0
     models: list[ModelResult] = field(default_factory=list)
@@ -43,19 +45,30 @@ class RunSummary:
     stopped_by_budget: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        totals = {k: sum(getattr(m, k) for m in self.models)
-                  for k in ("fetched", "inserted", "updated", "unchanged", "requests", "tie_fallbacks")}
+        totals = {
+            k: sum(getattr(m, k) for m in self.models)
+            for k in ("fetched", "inserted", "updated", "unchanged", "requests", "tie_fallbacks")
+        }
         outcomes: dict[str, int] = {}
         for m in self.models:
             outcomes[m.outcome] = outcomes.get(m.outcome, 0) + 1
-        return {"run_id": self.run_id, "kind": self.kind, "status": self.status, "worker": self.worker,
-                "started_at": self.started_at.isoformat(), "duration_s": round(self.duration_s, 3),
-                "budget_s": self.budget_s, "stopped_by_budget": self.stopped_by_budget,
-                "models_synced": len(self.models), "outcomes": outcomes, "totals": totals,
-                "tokens_refreshed": self.tokens_refreshed, "token_errors": self.token_errors,
-                "notes": [{"model_id": m.model_id, "name": m.name, "note": note}
-                          for m in self.models for note in m.notes],
-                "models": [m.as_json() for m in self.models]}
+        return {
+            "run_id": self.run_id,
+            "kind": self.kind,
+            "status": self.status,
+            "worker": self.worker,
+            "started_at": self.started_at.isoformat(),
+            "duration_s": round(self.duration_s, 3),
+            "budget_s": self.budget_s,
+            "stopped_by_budget": self.stopped_by_budget,
+            "models_synced": len(self.models),
+            "outcomes": outcomes,
+            "totals": totals,
+            "tokens_refreshed": self.tokens_refreshed,
+            "token_errors": self.token_errors,
+            "notes": [{"model_id": m.model_id, "name": m.name, "note": note} for m in self.models for note in m.notes],
+            "models": [m.as_json() for m in self.models],
+        }
 
 
 class RunTokens:
@@ -78,30 +91,70 @@ class RunTokens:
             return tokens
 
 
-def make_client(db: Database, work: WorkItem, *, worker: str, config: Settings, deadline: float,
-                http: httpx.Client | None = None, tokens: RunTokens | None = None) -> FanvueClient:
+def make_client(
+    db: Database,
+    work: WorkItem,
+    *,
+    worker: str,
+    config: Settings,
+    deadline: float,
+    http: httpx.Client | None = None,
+    tokens: RunTokens | None = None,
+) -> FanvueClient:
     from lib.fanvue.client import FanvueClient
 
-    provider = (tokens.get(str(work.connection_id)) if tokens is not None
-                else ConnectionTokens(db, str(work.connection_id), owner=worker, config=config))
-    return FanvueClient(provider, owner_uuid=str(work.connection_user_uuid), api_base=config.fanvue_api_base,
-                        api_version=config.fanvue_api_version, http=http, deadline=deadline)
+    provider = (
+        tokens.get(str(work.connection_id))
+        if tokens is not None
+        else ConnectionTokens(db, str(work.connection_id), owner=worker, config=config)
+    )
+    return FanvueClient(
+        provider,
+        owner_uuid=str(work.connection_user_uuid),
+        api_base=config.fanvue_api_base,
+        api_version=config.fanvue_api_version,
+        http=http,
+        deadline=deadline,
+    )
 
 
-def sync_one(db: Database, work: WorkItem, *, worker: str, config: Settings, run_end: datetime,
-             deadline: float, options: SyncOptions, http: httpx.Client | None = None,
-             progress: Callable[[ModelResult], None] | None = None,
-             tokens: RunTokens | None = None) -> ModelResult:
+def sync_one(
+    db: Database,
+    work: WorkItem,
+    *,
+    worker: str,
+    config: Settings,
+    run_end: datetime,
+    deadline: float,
+    options: SyncOptions,
+    http: httpx.Client | None = None,
+    progress: Callable[[ModelResult], None] | None = None,
+    tokens: RunTokens | None = None,
+) -> ModelResult:
     """Syncs a model whose lease `worker` holds. Never raises: failures are in the result."""
     if not work.syncable:
-        return ModelResult(model_id=work.model_id, name=work.name, outcome="failed",
-                           revenue_before_cents=work.revenue_gross_cents,
-                           revenue_after_cents=work.revenue_gross_cents, needs_reconnect=True,
-                           error="model has no active Fanvue connection; reconnect it")
+        return ModelResult(
+            model_id=work.model_id,
+            name=work.name,
+            outcome="failed",
+            revenue_before_cents=work.revenue_gross_cents,
+            revenue_after_cents=work.revenue_gross_cents,
+            needs_reconnect=True,
+            error="model has no active Fanvue connection; reconnect it",
+        )
     client = make_client(db, work, worker=worker, config=config, deadline=deadline, http=http, tokens=tokens)
     try:
-        return ModelSync(db, work, worker=worker, config=config, run_end=run_end, deadline=deadline,
-                         options=options, client=client, progress=progress).run()
+        return ModelSync(
+            db,
+            work,
+            worker=worker,
+            config=config,
+            run_end=run_end,
+            deadline=deadline,
+            options=options,
+            client=client,
+            progress=progress,
+        ).run()
     finally:
         client.close()
 
@@ -128,57 +181,85 @@ class Claim:
     not_attempted_since: datetime
 
 
-def finish_and_claim(db: Database, worker: str, *, run_id: str | None, result: ModelResult | None,
-                     config: Settings, claim: Claim | None) -> WorkItem | None:
+def finish_and_claim(
+    db: Database, worker: str, *, run_id: str | None, result: ModelResult | None, config: Settings, claim: Claim | None
+) -> WorkItem | None:
     """One database call between two models: record and release the finished one, claim the next.
 
     When that call fails the lease is still released on its own (else it would block the model until
     it expires) and the error is raised."""
     args: dict[str, Any] = {"worker": worker, "claim": claim is not None}
     if result is not None:
-        args.update(model_id=result.model_id, run_id=run_id, outcome=result.outcome, stats=result.stats(),
-                    error=result.error, next_sync_seconds=next_sync_seconds(result, config))
+        args.update(
+            model_id=result.model_id,
+            run_id=run_id,
+            outcome=result.outcome,
+            stats=result.stats(),
+            error=result.error,
+            next_sync_seconds=next_sync_seconds(result, config),
+        )
     if claim is not None:
-        args.update(kind=claim.kind, lease_seconds=claim.lease_seconds,
-                    not_attempted_since=claim.not_attempted_since)
+        args.update(kind=claim.kind, lease_seconds=claim.lease_seconds, not_attempted_since=claim.not_attempted_since)
     try:
         out = db.call("fanvue_finish_and_claim", **args)
     except BaseException:
         if result is not None:
-            db.call("fanvue_release_model", model_id=result.model_id, worker=worker, outcome=result.outcome,
-                    error=result.error, next_sync_seconds=next_sync_seconds(result, config))
+            db.call(
+                "fanvue_release_model",
+                model_id=result.model_id,
+                worker=worker,
+                outcome=result.outcome,
+                error=result.error,
+                next_sync_seconds=next_sync_seconds(result, config),
+            )
         raise
     work = out.get("work")
     return WorkItem.from_row(work) if work else None
 
 
-def refresh_due_tokens(db: Database, summary: RunSummary, config: Settings, deadline: float,
-                       tokens: RunTokens | None = None) -> None:
+def refresh_due_tokens(
+    db: Database, summary: RunSummary, config: Settings, deadline: float, tokens: RunTokens | None = None
+) -> None:
     """Proactively refreshes tokens near expiry and idle ones (daily), single-flight per connection."""
-    ids = db.call("fanvue_connections_due_refresh", margin_seconds=config.token_refresh_margin_s + 300,
-                  idle_seconds=config.token_idle_refresh_s, limit=50)
+    ids = db.call(
+        "fanvue_connections_due_refresh",
+        margin_seconds=config.token_refresh_margin_s + 300,
+        idle_seconds=config.token_idle_refresh_s,
+        limit=50,
+    )
     for connection_id in ids:
         if time.monotonic() > deadline:
             return
         current = db.call("fanvue_get_connection", connection_id=str(connection_id))
         if not current or current.get("status") != "active":
             continue
-        provider = (tokens.get(str(connection_id)) if tokens is not None
-                    else ConnectionTokens(db, str(connection_id), owner=summary.worker, config=config))
+        provider = (
+            tokens.get(str(connection_id))
+            if tokens is not None
+            else ConnectionTokens(db, str(connection_id), owner=summary.worker, config=config)
+        )
         try:
             # seen_version: an overlapping tick that already rotated this token makes ours a no-op
             if provider.refresh(force=True, seen_version=int(current.get("token_version") or 0)).refreshed:
                 summary.tokens_refreshed += 1
         except TokenError as exc:
-            summary.token_errors.append({"connection_id": str(connection_id), "error": str(exc),
-                                         "needs_reconnect": exc.needs_reconnect})
+            summary.token_errors.append(
+                {"connection_id": str(connection_id), "error": str(exc), "needs_reconnect": exc.needs_reconnect}
+            )
 
 
-def run_sync(db: Database | None = None, *, kind: str = "cron", config: Settings | None = None,
-             budget_s: float | None = None, options: SyncOptions | None = None,
-             worker: str | None = None, max_models: int | None = None,
-             refresh_tokens: bool = True,
-             progress: Callable[[ModelResult], None] | None = None) -> RunSummary:
+def run_sync(
+    db: Database | None = None,
+    *,
+    kind: str = "cron",
+    config: Settings | None = None,
+    budget_s: float | None = None,
+    options: SyncOptions | None = None,
+    worker: str | None = None,
+    max_models: int | None = None,
+    refresh_tokens: bool = True,
+    progress: Callable[[ModelResult], None] | None = None,
+) -> RunSummary:
     """One cron (or reconcile) invocation. Stops claiming before the budget ends."""
     from lib.db import get_database
 
@@ -191,7 +272,7 @@ def run_sync(db: Database | None = None, *, kind: str = "cron", config: Settings
     deadline = started + budget
     run = db.call("fanvue_start_run", kind=kind, worker=worker, budget_seconds=int(budget))
     summary = RunSummary(run_id=str(run["id"]), kind=kind, worker=worker, budget_s=budget)
-    run_end = datetime.now(timezone.utc)
+    run_end = datetime.now(UTC)
     lock = threading.Lock()
     claimed_count = [0]
     error: str | None = None
@@ -215,24 +296,38 @@ def run_sync(db: Database | None = None, *, kind: str = "cron", config: Settings
             return True
 
     def work_loop() -> None:
-        work = (finish_and_claim(db, worker, run_id=None, result=None, config=config, claim=claim)
-                if may_claim() else None)
+        work = (
+            finish_and_claim(db, worker, run_id=None, result=None, config=config, claim=claim) if may_claim() else None
+        )
         while work is not None:
-            result = sync_one(db, work, worker=worker, config=config, run_end=run_end, deadline=deadline,
-                              options=options, http=http.get(), progress=progress, tokens=tokens)
+            result = sync_one(
+                db,
+                work,
+                worker=worker,
+                config=config,
+                run_end=run_end,
+                deadline=deadline,
+                options=options,
+                http=http.get(),
+                progress=progress,
+                tokens=tokens,
+            )
             with lock:
                 summary.models.append(result)
-            work = finish_and_claim(db, worker, run_id=summary.run_id, result=result, config=config,
-                                    claim=claim if may_claim() else None)
+            work = finish_and_claim(
+                db, worker, run_id=summary.run_id, result=result, config=config, claim=claim if may_claim() else None
+            )
 
-    threads = [threading.Thread(target=_guard(work_loop, summary), name=f"sync-{i}", daemon=True)
-               for i in range(config.sync_concurrency)]
+    threads = [
+        threading.Thread(target=_guard(work_loop, summary), name=f"sync-{i}", daemon=True)
+        for i in range(config.sync_concurrency)
+    ]
     try:
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         error = describe_exception(exc)
         raise
     finally:
@@ -240,9 +335,13 @@ def run_sync(db: Database | None = None, *, kind: str = "cron", config: Settings
         summary.duration_s = time.monotonic() - started
         summary.stopped_by_budget = time.monotonic() >= deadline - 2
         summary.status = _status(summary, error)
-        db.call("fanvue_finish_run", run_id=summary.run_id, status=summary.status,
-                summary={k: v for k, v in summary.as_json().items() if k != "models"},
-                error=error or getattr(summary, "_thread_error", None))
+        db.call(
+            "fanvue_finish_run",
+            run_id=summary.run_id,
+            status=summary.status,
+            summary={k: v for k, v in summary.as_json().items() if k != "models"},
+            error=error or getattr(summary, "_thread_error", None),
+        )
     return summary
 
 
@@ -273,9 +372,10 @@ def _guard(loop: Callable[[], None], summary: RunSummary) -> Callable[[], None]:
     def run() -> None:
         try:
             loop()
-        except Exception as exc:  # noqa: BLE001 - recorded on the run, never swallowed
+        except Exception as exc:
             log.error("sync worker failed: %s", describe_exception(exc))
-            setattr(summary, "_thread_error", describe_exception(exc))
+            summary._thread_error = describe_exception(exc)
+
     return run
 
 
@@ -303,22 +403,32 @@ class Synced:
 ForceSyncResult = Synced | LeaseHeld
 
 
-def force_sync(db: Database, model_id: str, *, options: SyncOptions, config: Settings | None = None,
-               budget_s: float | None = None) -> ForceSyncResult:
+def force_sync(
+    db: Database, model_id: str, *, options: SyncOptions, config: Settings | None = None, budget_s: float | None = None
+) -> ForceSyncResult:
     """Syncs one model now under its lease, or says who holds the lease."""
     config = config or settings()
     budget = budget_s if budget_s is not None else config.sync_budget_s
     worker = worker_id("force")
-    acquired = parse_acquired(db.call("fanvue_acquire_model", model_id=model_id, worker=worker,
-                                      lease_seconds=int(budget) + 60, kind="force"))
+    acquired = parse_acquired(
+        db.call("fanvue_acquire_model", model_id=model_id, worker=worker, lease_seconds=int(budget) + 60, kind="force")
+    )
     if isinstance(acquired, LeaseHeld):
         return acquired
     run = db.call("fanvue_start_run", kind="force", worker=worker, budget_seconds=int(budget))
     deadline = time.monotonic() + budget
     http = _LazyHttp(max_connections=10)
     try:
-        result = sync_one(db, acquired, worker=worker, config=config, run_end=datetime.now(timezone.utc),
-                          deadline=deadline, options=options, http=http.get() if acquired.syncable else None)
+        result = sync_one(
+            db,
+            acquired,
+            worker=worker,
+            config=config,
+            run_end=datetime.now(UTC),
+            deadline=deadline,
+            options=options,
+            http=http.get() if acquired.syncable else None,
+        )
     finally:
         http.close()
     if result.outcome == "ok":
@@ -328,6 +438,11 @@ def force_sync(db: Database, model_id: str, *, options: SyncOptions, config: Set
         result.revenue_after_cents = repaired["after_gross_cents"]
     finish_model(db, str(run["id"]), worker, result, config)
     status = {"ok": "ok", "dry_run": "ok", "partial": "partial"}.get(result.outcome, "failed")
-    db.call("fanvue_finish_run", run_id=str(run["id"]), status=status, summary=result.as_json(),
-            error=result.error if result.outcome == "failed" else None)
+    db.call(
+        "fanvue_finish_run",
+        run_id=str(run["id"]),
+        status=status,
+        summary=result.as_json(),
+        error=result.error if result.outcome == "failed" else None,
+    )
     return Synced(result, str(run["id"]))

@@ -4,15 +4,16 @@ The SQL side builds it in ``private.work_item`` (returned by ``fanvue_claim_mode
 ``fanvue_acquire_model`` and ``fanvue_reset_history``); :meth:`WorkItem.from_row` is the only place
 that reads its keys.
 """
-from __future__ import annotations
 
-from lib.fanvue.routes import is_personal
-from lib.timeutil import maybe_utc
+from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from lib.fanvue.routes import is_personal
+from lib.timeutil import maybe_utc
 
 
 def _str(value: Any) -> str | None:

@@ -1,4 +1,5 @@
 """Helpers of the adoption tests: load the OnyxOS fixture copy into a database and look at it."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,12 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "onyxos"
 AGENCY = "2fd2cf7c-daa0-466e-969d-c3295387b113"
 MARA = "a3ef3426-c3f6-4ba5-8119-bb8810456aa0"  # grandmaster
 JULES = "5113592c-feba-431f-ac99-f57a7c94556b"  # chatter
-LANA, OLIVIA, LEXI, MIA = ("8d7d7939-f6a0-4691-8965-10e0b57d229a", "af184b3f-ec2e-40cd-8966-08c599026ec4",
-                           "f0bb2bbb-d93f-4b78-b3fe-2e4bff17b79e", "631ff7a3-7f48-4d94-bd13-b55662e953a3")
+LANA, OLIVIA, LEXI, MIA = (
+    "8d7d7939-f6a0-4691-8965-10e0b57d229a",
+    "af184b3f-ec2e-40cd-8966-08c599026ec4",
+    "f0bb2bbb-d93f-4b78-b3fe-2e4bff17b79e",
+    "631ff7a3-7f48-4d94-bd13-b55662e953a3",
+)
 LEGACY_FIGURES = {LANA: "4607.00", OLIVIA: "796.04", LEXI: "0.00", MIA: "0.00"}
 # every row of the older ledger as text, in id order: equal before and after means untouched
 ROW_HASHES = "select id::text, md5(t::text) from {table} t order by id"
@@ -63,11 +68,13 @@ def text_values_containing(url: str, needles: list[str]) -> list[str]:
             "select table_schema, table_name, column_name from information_schema.columns c"
             " join pg_class k on k.relname = c.table_name and k.relnamespace = c.table_schema::regnamespace"
             " where k.relkind = 'r' and c.table_schema not in ('pg_catalog', 'information_schema')"
-            " and c.data_type in ('text', 'character varying', 'jsonb', 'json', 'ARRAY', 'USER-DEFINED')").fetchall()
+            " and c.data_type in ('text', 'character varying', 'jsonb', 'json', 'ARRAY', 'USER-DEFINED')"
+        ).fetchall()
         for schema, table, column in columns:
             hit = conn.execute(
                 f'select count(*) from "{schema}"."{table}" where "{column}"::text like any(%s)',
-                ([f"%{n}%" for n in needles],)).fetchone()[0]
+                ([f"%{n}%" for n in needles],),
+            ).fetchone()[0]
             if hit:
                 found.append(f"{schema}.{table}.{column}")
     return found

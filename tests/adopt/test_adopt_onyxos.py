@@ -1,6 +1,7 @@
 """Installing onto an existing OnyxOS database: the fixture copy is loaded into a fresh Postgres,
 migrated, adopted, and synced against the sandbox playing the fixture's creators, then checked the
 way its dashboard and an auditor would look at it."""
+
 from __future__ import annotations
 
 import os
@@ -68,8 +69,11 @@ def shown(url: str) -> dict[str, Decimal]:
 
 def backfilled(url: str, ids: list[str]) -> bool:
     with psycopg.connect(url) as conn:
-        return conn.execute("select count(*) = %s from fanvue_sync_state where model_id = any(%s::uuid[])"
-                            " and backfill_completed_at is not null", (len(ids), ids)).fetchone()[0]
+        return conn.execute(
+            "select count(*) = %s from fanvue_sync_state where model_id = any(%s::uuid[])"
+            " and backfill_completed_at is not null",
+            (len(ids), ids),
+        ).fetchone()[0]
 
 
 @pytest.fixture(scope="module")
@@ -101,10 +105,16 @@ def adopted(database_url: str) -> Iterator[Adopted]:
 def test_migrate_keeps_every_model_and_the_figure_the_dashboard_showed(adopted):
     assert {k: str(v) for k, v in adopted.shown_after_migrate.items()} == LEGACY_FIGURES
     with psycopg.connect(adopted.url) as conn:
-        kept = conn.execute("select id::text, agency_id::text, name, status, fanvue_username, instagram_handle,"
-                            " agency_split_percentage, subscribers_count from models order by name").fetchall()
-    assert [(r[0], r[1], r[2]) for r in kept] == [(LANA, AGENCY, "Lana"), (LEXI, AGENCY, "Lexi Vale"),
-                                                  (MIA, AGENCY, "Mia Rose"), (OLIVIA, AGENCY, "Olivia Rae")]
+        kept = conn.execute(
+            "select id::text, agency_id::text, name, status, fanvue_username, instagram_handle,"
+            " agency_split_percentage, subscribers_count from models order by name"
+        ).fetchall()
+    assert [(r[0], r[1], r[2]) for r in kept] == [
+        (LANA, AGENCY, "Lana"),
+        (LEXI, AGENCY, "Lexi Vale"),
+        (MIA, AGENCY, "Mia Rose"),
+        (OLIVIA, AGENCY, "Olivia Rae"),
+    ]
     assert kept[2][3:6] == ("active", "mia.rose", "mia.rose.ig")
 
 
@@ -114,8 +124,11 @@ def test_dry_run_prints_a_plan_per_model_and_writes_nothing(adopted):
         assert any(line.startswith(f"{name}:") for line in adopted.dry_run.plan), name
     assert "dry run: nothing was written" in text
     assert sorted(adopted.plaintext_after_dry_run) == [
-        "public.agency_fanvue_connections.fanvue_access_token", "public.agency_fanvue_connections.fanvue_refresh_token",
-        "public.models.fanvue_access_token", "public.models.fanvue_refresh_token"]
+        "public.agency_fanvue_connections.fanvue_access_token",
+        "public.agency_fanvue_connections.fanvue_refresh_token",
+        "public.models.fanvue_access_token",
+        "public.models.fanvue_refresh_token",
+    ]
 
 
 def test_adopt_imports_links_and_a_second_run_changes_nothing(adopted):
@@ -125,8 +138,11 @@ def test_adopt_imports_links_and_a_second_run_changes_nothing(adopted):
     assert not second.changed and "nothing to do" in second.describe()
     assert second.result == {"connections_created": 0, "models_linked": [], "columns_dropped": []}
     with psycopg.connect(adopted.url) as conn:
-        links = dict(conn.execute("select m.id::text, c.kind from models m left join fanvue_connections c"
-                                  " on c.id = m.connection_id").fetchall())
+        links = dict(
+            conn.execute(
+                "select m.id::text, c.kind from models m left join fanvue_connections c on c.id = m.connection_id"
+            ).fetchall()
+        )
     assert links == {LANA: "agency", OLIVIA: "creator", LEXI: "creator", MIA: None}
 
 
@@ -138,8 +154,12 @@ def test_connected_models_show_the_sandbox_truth_to_the_cent(adopted):
     truth = expected_totals()
     assert adopted.crons <= 8 and backfilled(adopted.url, [LANA, OLIVIA])
     with psycopg.connect(adopted.url) as conn:
-        rows = {r[0]: r[1:] for r in conn.execute(
-            "select id::text, revenue_total, revenue_gross_cents, legacy_revenue_pending from models").fetchall()}
+        rows = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                "select id::text, revenue_total, revenue_gross_cents, legacy_revenue_pending from models"
+            ).fetchall()
+        }
     for model, creator in ((LANA, S_LANA), (OLIVIA, S_OLIVIA)):
         total, cents, pending = rows[model]
         assert cents == truth[creator.handle]["gross"] and total == Decimal(cents) / 100 and pending is False
@@ -147,8 +167,11 @@ def test_connected_models_show_the_sandbox_truth_to_the_cent(adopted):
 
 def test_a_dead_grant_needs_reconnect_and_keeps_its_legacy_figure(adopted):
     with psycopg.connect(adopted.url) as conn:
-        status, reason = conn.execute("select c.status, c.status_reason from models m join fanvue_connections c"
-                                      " on c.id = m.connection_id where m.id = %s", (LEXI,)).fetchone()
+        status, reason = conn.execute(
+            "select c.status, c.status_reason from models m join fanvue_connections c"
+            " on c.id = m.connection_id where m.id = %s",
+            (LEXI,),
+        ).fetchone()
         total = conn.execute("select revenue_total from models where id = %s", (LEXI,)).fetchone()[0]
     assert status == "needs_reconnect" and reason
     assert str(total) == LEGACY_FIGURES[LEXI]
@@ -158,9 +181,11 @@ def test_every_legacy_row_is_kept_untouched_and_read_only(adopted):
     with psycopg.connect(adopted.url, autocommit=True) as conn:
         after = conn.execute(ROW_HASHES.format(table="fanvue_transactions_legacy")).fetchall()
         assert after == adopted.rows_before
-        for statement in ("delete from fanvue_transactions_legacy",
-                          "update fanvue_transactions_legacy set amount = 0",
-                          "truncate fanvue_transactions_legacy"):
+        for statement in (
+            "delete from fanvue_transactions_legacy",
+            "update fanvue_transactions_legacy set amount = 0",
+            "truncate fanvue_transactions_legacy",
+        ):
             with pytest.raises(psycopg.Error, match="read-only"):
                 conn.execute(statement)  # even the owner
         for role in ("service_role", "authenticated", "anon"):
@@ -175,13 +200,16 @@ def test_no_plaintext_token_anywhere(adopted):
     if dump is not None:
         assert not [t for t in tokens if t in dump]
     with psycopg.connect(adopted.url) as conn:
-        gone = conn.execute("select count(*) from information_schema.columns where table_schema = 'public' and"
-                            " column_name in ('fanvue_access_token', 'fanvue_refresh_token', 'fanvue_api_key')"
-                            ).fetchone()[0]
+        gone = conn.execute(
+            "select count(*) from information_schema.columns where table_schema = 'public' and"
+            " column_name in ('fanvue_access_token', 'fanvue_refresh_token', 'fanvue_api_key')"
+        ).fetchone()[0]
         views = conn.execute("select count(*) from pg_views where schemaname = 'public'").fetchone()[0]
-        rpcs = conn.execute("select count(*) from pg_proc where pronamespace = 'public'::regnamespace and proname in"
-                            " ('mark_sync_complete', 'update_fanvue_token', 'recalculate_all_model_revenues',"
-                            " 'sync_model_revenue_from_transactions')").fetchone()[0]
+        rpcs = conn.execute(
+            "select count(*) from pg_proc where pronamespace = 'public'::regnamespace and proname in"
+            " ('mark_sync_complete', 'update_fanvue_token', 'recalculate_all_model_revenues',"
+            " 'sync_model_revenue_from_transactions')"
+        ).fetchone()[0]
     assert (gone, views, rpcs) == (0, 0, 0)
 
 
@@ -190,29 +218,37 @@ def other_agency(adopted) -> str:
     """A second tenant with a model and one sale, to show that each agency sees only its own rows."""
     with psycopg.connect(adopted.url, autocommit=True) as conn:
         agency = conn.execute("insert into agencies (name) values ('Other') returning id::text").fetchone()[0]
-        model = conn.execute("insert into models (agency_id, name) values (%s, 'Stranger') returning id::text",
-                             (agency,)).fetchone()[0]
-        conn.execute("insert into fanvue_transactions (model_id, dedupe_key, kind, transaction_date, source,"
-                     " gross_cents, net_cents, raw) values (%s, 'x', 'earning', now(), 'tip', 500, 400, '{}')",
-                     (model,))
+        model = conn.execute(
+            "insert into models (agency_id, name) values (%s, 'Stranger') returning id::text", (agency,)
+        ).fetchone()[0]
+        conn.execute(
+            "insert into fanvue_transactions (model_id, dedupe_key, kind, transaction_date, source,"
+            " gross_cents, net_cents, raw) values (%s, 'x', 'earning', now(), 'tip', 500, 400, '{}')",
+            (model,),
+        )
     return agency
 
 
 @pytest.mark.parametrize("user", [MARA, JULES], ids=["grandmaster", "chatter"])
 def test_dashboard_queries_through_rls_return_only_their_agency(adopted, other_agency, user):
     with psycopg.connect(adopted.url, autocommit=True) as conn:
-        ledger_total = conn.execute("select sum(amount) from fanvue_transactions where agency_id = %s",
-                                    (AGENCY,)).fetchone()[0]
+        ledger_total = conn.execute(
+            "select sum(amount) from fanvue_transactions where agency_id = %s", (AGENCY,)
+        ).fetchone()[0]
         with as_user(conn, "authenticated", user) as c:
             models = c.execute("select agency_id::text, revenue_total from models").fetchall()
             tx = c.execute("select distinct agency_id::text from fanvue_transactions").fetchall()
-            contract = c.execute("select amount, net_amount, platform_fee, transaction_type, transaction_date, fan_id,"
-                                 " fan_username, model_id, agency_id from fanvue_transactions").fetchall()
+            contract = c.execute(
+                "select amount, net_amount, platform_fee, transaction_type, transaction_date, fan_id,"
+                " fan_username, model_id, agency_id from fanvue_transactions"
+            ).fetchall()
             legacy = c.execute("select count(*), count(distinct agency_id) from fanvue_transactions_legacy").fetchone()
-            chart = c.execute("select sum(total) from get_revenue_by_date_range(%s, null, '2000-01-01', now())",
-                              (AGENCY,)).fetchone()[0]
-            foreign = c.execute("select count(*) from get_revenue_by_date_range(%s, null, '2000-01-01', now())",
-                                (other_agency,)).fetchone()[0]
+            chart = c.execute(
+                "select sum(total) from get_revenue_by_date_range(%s, null, '2000-01-01', now())", (AGENCY,)
+            ).fetchone()[0]
+            foreign = c.execute(
+                "select count(*) from get_revenue_by_date_range(%s, null, '2000-01-01', now())", (other_agency,)
+            ).fetchone()[0]
     assert len(models) == 4 and {a for a, _ in models} == {AGENCY}
     assert tx == [(AGENCY,)] and contract
     assert {r[3] for r in contract} <= {"subscription", "tip", "ppv", "message", "post", "stream", "other"}
@@ -235,8 +271,15 @@ def test_roles_are_mapped_without_changing_the_apps_values(adopted):
 
 def test_anon_reads_nothing(adopted):
     with psycopg.connect(adopted.url, autocommit=True) as conn:
-        for table in ("agencies", "profiles", "models", "fanvue_transactions", "fanvue_transactions_legacy",
-                      "fanvue_connections", "agency_fanvue_connections"):
+        for table in (
+            "agencies",
+            "profiles",
+            "models",
+            "fanvue_transactions",
+            "fanvue_transactions_legacy",
+            "fanvue_connections",
+            "agency_fanvue_connections",
+        ):
             assert denied(conn, "anon", f"select * from {table}"), table
         assert denied(conn, "anon", f"select * from get_revenue_by_date_range('{AGENCY}')")
 
@@ -249,8 +292,12 @@ def test_diagnose_explains_the_legacy_figure_and_says_not_connected(adopted):
     assert lana["legacy_figure_cents"] == 460700 and lana["showing_legacy_figure"] is False
     assert lana["unexplained_cents"] == 0
     text = " ".join(lana["reasons"])
-    assert "55 legacy rows repeat a sale" in text and "4 sales ($26.99) filed under this model belong to Olivia Rae" \
-        in text and "zero amount" in text and "never fetched" in text
+    assert (
+        "55 legacy rows repeat a sale" in text
+        and "4 sales ($26.99) filed under this model belong to Olivia Rae" in text
+        and "zero amount" in text
+        and "never fetched" in text
+    )
     olivia = stack.get("/api/fanvue/diagnose-revenue", user=MARA, modelId=OLIVIA, probe="false").json()["legacy"]
     assert olivia["unexplained_cents"] == 0 and olivia["connection"] == "connected"
 
@@ -266,7 +313,14 @@ def test_the_final_table_has_every_model(adopted):
 
 def test_cli_adopt_on_an_adopted_database_says_nothing_to_do(adopted):
     env = {**os.environ, "DATABASE_URL": adopted.url, "TOKEN_ENCRYPTION_KEY": adopted.stack.env["TOKEN_ENCRYPTION_KEY"]}
-    run = subprocess.run([sys.executable, "-m", "lib.dev", "adopt"], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=120, check=False)
+    run = subprocess.run(
+        [sys.executable, "-m", "lib.dev", "adopt"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     assert "nothing to do" in run.stdout

@@ -1,6 +1,7 @@
 """Adoption step by step on fresh copies of the OnyxOS fixture: the switch from the legacy figure to
 the ledger happens in the transaction that completes the backfill, a killed adopt leaves nothing
 half done, the empty-database path is untouched, and the same holds on PostgreSQL 15."""
+
 from __future__ import annotations
 
 import json
@@ -44,27 +45,42 @@ def onyx(database_url: str) -> Iterator[str]:
 
 
 def _item(key: str, cents: int, day: str) -> dict:
-    return {"key": key, "kind": "earning", "date": f"{day}T12:00:00.000Z", "source": "tip", "gross": cents,
-            "net": cents * 8 // 10, "currency": "USD", "fan_uuid": None, "raw": {}}
+    return {
+        "key": key,
+        "kind": "earning",
+        "date": f"{day}T12:00:00.000Z",
+        "source": "tip",
+        "gross": cents,
+        "net": cents * 8 // 10,
+        "currency": "USD",
+        "fan_uuid": None,
+        "raw": {},
+    }
 
 
 def test_revenue_total_switches_in_the_transaction_that_completes_the_backfill(onyx):
     adopt(onyx, CIPHER, dry_run=False)
     with psycopg.connect(onyx, autocommit=True) as conn:
+
         def shown() -> tuple:
-            return conn.execute("select revenue_total, revenue_gross_cents from models where id = %s",
-                                (OLIVIA,)).fetchone()
+            return conn.execute(
+                "select revenue_total, revenue_gross_cents from models where id = %s", (OLIVIA,)
+            ).fetchone()
+
         assert conn.execute("select public.fanvue_acquire_model(%s, 'w')", (OLIVIA,)).fetchone()[0]["acquired"]
         page = "select public.fanvue_ingest_page(%s, 'w', 'earnings', %s::jsonb, %s, %s, %s, %s)"
-        conn.execute(page, (OLIVIA, json.dumps([_item("a", 1000, "2026-01-10")]), "2026-01-01", "2026-02-01",
-                            False, False))
+        conn.execute(
+            page, (OLIVIA, json.dumps([_item("a", 1000, "2026-01-10")]), "2026-01-01", "2026-02-01", False, False)
+        )
         assert shown() == (Decimal(LEGACY_FIGURES[OLIVIA]), 1000)  # partial history: the old figure stays
         with conn.transaction():
-            conn.execute(page, (OLIVIA, json.dumps([_item("b", 250, "2026-01-05")]), "2026-01-01", "2026-02-01",
-                                True, True))
+            conn.execute(
+                page, (OLIVIA, json.dumps([_item("b", 250, "2026-01-05")]), "2026-01-01", "2026-02-01", True, True)
+            )
             assert shown() == (Decimal("12.50"), 1250)  # switched inside the completing transaction
-        assert conn.execute("select legacy_revenue_cents from models where id = %s", (OLIVIA,)).fetchone()[0] \
-            == 79604  # kept for the explanation
+        assert (
+            conn.execute("select legacy_revenue_cents from models where id = %s", (OLIVIA,)).fetchone()[0] == 79604
+        )  # kept for the explanation
 
 
 def test_a_killed_adopt_changes_nothing_and_a_rerun_finishes(onyx):
@@ -107,6 +123,10 @@ def test_the_whole_move_on_postgresql_15(pg15_url):  # noqa: F811
             with as_user(conn, "authenticated", user) as c:
                 shown = dict(c.execute("select id::text, revenue_total::text from models").fetchall())
                 assert shown == LEGACY_FIGURES
-                assert c.execute("select count(*) from fanvue_transactions_legacy where agency_id = %s",
-                                 (AGENCY,)).fetchone()[0] == 292
+                assert (
+                    c.execute(
+                        "select count(*) from fanvue_transactions_legacy where agency_id = %s", (AGENCY,)
+                    ).fetchone()[0]
+                    == 292
+                )
         assert denied(conn, "anon", "select * from models")

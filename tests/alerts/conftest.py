@@ -1,5 +1,6 @@
 """The real stack (embedded Postgres, Fanvue sandbox, every api/ file served over HTTP) plus a real
 local alert receiver: a ThreadingHTTPServer that records every post and can be told to fail."""
+
 from __future__ import annotations
 
 import json
@@ -120,12 +121,20 @@ def quiet(sql: psycopg.Connection, receiver: Receiver) -> Iterator[psycopg.Conne
 
 def deliver(stack: Stack, payload: dict[str, Any]) -> httpx.Response:
     body = json.dumps(payload).encode()
-    return stack.http.post(stack.functions + "/api/webhooks/fanvue", content=body,
-                           headers={"Content-Type": "application/json",
-                                    "X-Fanvue-Signature": sign(WEBHOOK_SECRET, body)})
+    return stack.http.post(
+        stack.functions + "/api/webhooks/fanvue",
+        content=body,
+        headers={"Content-Type": "application/json", "X-Fanvue-Signature": sign(WEBHOOK_SECRET, body)},
+    )
 
 
 def tip(recipient: str, timestamp: Any) -> dict[str, Any]:
-    return {"context": "post", "postUuid": str(uuid.uuid4()), "recipientUuid": recipient,
-            "senderUuid": str(uuid.uuid4()), "price": 500, "timestamp": timestamp,
-            "sender": {"uuid": str(uuid.uuid4()), "handle": "fan", "displayName": "Fan"}}
+    return {
+        "context": "post",
+        "postUuid": str(uuid.uuid4()),
+        "recipientUuid": recipient,
+        "senderUuid": str(uuid.uuid4()),
+        "price": 500,
+        "timestamp": timestamp,
+        "sender": {"uuid": str(uuid.uuid4()), "handle": "fan", "displayName": "Fan"},
+    }

@@ -1,5 +1,6 @@
 """Alerts end to end: the real served cron/webhook/force-sync endpoints against the sandbox, a real
 local receiver, incidents in the real database."""
+
 from __future__ import annotations
 
 import threading
@@ -35,17 +36,21 @@ def test_revoked_grant_is_posted_once_and_its_recovery_once(stack, demo, quiet, 
 
 def test_a_failed_post_is_kept_and_posted_on_the_next_run(stack, demo, quiet, receiver):
     sql = quiet
-    sql.execute("update fanvue_sync_state set consecutive_failures = 3, last_error = 'Fanvue: HTTP 503'"
-                " where model_id = %s", (demo["dora"],))
+    sql.execute(
+        "update fanvue_sync_state set consecutive_failures = 3, last_error = 'Fanvue: HTTP 503' where model_id = %s",
+        (demo["dora"],),
+    )
     receiver.status = 500
     first = stack.cron()
     assert first["alerts"]["failed"] == 1 and first["alerts"]["posted"] == 0
     assert "HTTP 500" in first["alerts"]["errors"][0]["error"]
-    row = sql.execute("select notified_open_at, last_delivery_error, attempts from fanvue_incidents"
-                      " where kind = 'sync_failing'").fetchone()
+    row = sql.execute(
+        "select notified_open_at, last_delivery_error, attempts from fanvue_incidents where kind = 'sync_failing'"
+    ).fetchone()
     assert row[0] is None and "HTTP 500" in row[1] and row[2] == 1
-    recorded = sql.execute("select summary->'alerts'->>'failed' from sync_runs where id = %s",
-                           (first["run_id"],)).fetchone()[0]
+    recorded = sql.execute(
+        "select summary->'alerts'->>'failed' from sync_runs where id = %s", (first["run_id"],)
+    ).fetchone()[0]
     assert recorded == "1", "the delivery failure is not in the run history"
     assert receiver.url not in str(first) and receiver.url not in row[1]
 
@@ -94,9 +99,12 @@ def test_an_overdue_cron_is_detected_by_the_webhook_and_by_force_sync(stack, dem
 def test_an_unexplained_reconcile_difference_is_posted_once(stack, demo, quiet, receiver):
     sql = quiet
     # A row Fanvue does not have, inside the reconciled window: the re-read cannot explain it away.
-    sql.execute("insert into fanvue_transactions (model_id, dedupe_key, kind, transaction_date, source,"
-                " gross_cents, net_cents, raw) values (%s, 'o:phantom:tip', 'earning', now() - interval '2 days',"
-                " 'tip', 1234, 987, '{}')", (demo["dora"],))
+    sql.execute(
+        "insert into fanvue_transactions (model_id, dedupe_key, kind, transaction_date, source,"
+        " gross_cents, net_cents, raw) values (%s, 'o:phantom:tip', 'earning', now() - interval '2 days',"
+        " 'tip', 1234, 987, '{}')",
+        (demo["dora"],),
+    )
     try:
         due_all(sql)
         out = stack.cron(mode="reconcile")

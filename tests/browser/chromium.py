@@ -5,6 +5,7 @@ else from the npm package @sparticuz/chromium installed under .ci/browser/ (its 
 unpacks the build and prints where). Without a browser the tests skip locally with the reason, and
 fail under CI=1 so CI never passes silently without them.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,9 +17,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NPM_DIR = ROOT / ".ci" / "browser"
-ARGS = ["--headless=shell", "--no-sandbox", "--single-process", "--no-zygote", "--disable-gpu",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-quic", "--disable-dev-shm-usage"]
+ARGS = [
+    "--headless=shell",
+    "--no-sandbox",
+    "--single-process",
+    "--no-zygote",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
 UNPACK = "require('@sparticuz/chromium').default.executablePath().then(p => console.log(p))"
 
 
@@ -28,8 +39,10 @@ def find_chromium() -> tuple[str | None, str]:
     if path:
         return (path, "") if os.access(path, os.X_OK) else (None, f"CHROMIUM_PATH={path} is not executable")
     if not (NPM_DIR / "node_modules" / "@sparticuz" / "chromium").is_dir():
-        return None, ("no CHROMIUM_PATH and @sparticuz/chromium is not installed: run "
-                      "`npm install --prefix .ci/browser @sparticuz/chromium@153.0.0` (see .ci/run)")
+        return None, (
+            "no CHROMIUM_PATH and @sparticuz/chromium is not installed: run "
+            "`npm install --prefix .ci/browser @sparticuz/chromium@153.0.0` (see .ci/run)"
+        )
     if not shutil.which("node"):
         return None, "node is not installed, so @sparticuz/chromium cannot unpack its browser"
     try:

@@ -1,7 +1,9 @@
 """Browser fixtures: one Chromium per module (Playwright sync API), the served stack from tests/e2e."""
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

@@ -1,12 +1,14 @@
 """The overview and the single-model page in a real Chromium (Playwright), served by the real handler
 over HTTP with a real dashboard token, after a real cron sync against the Fanvue sandbox: what a person
 sees must match the database, nothing may run from a model's name, and the console stays clean."""
+
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -33,16 +35,30 @@ def demo(stack, database_url) -> Iterator[dict[str, Any]]:
         probed = stack.get(PATH, user=world.member_id, modelId=ava).json()  # leaves Fanvue's figure
         evil = make_model(sql, world.agency_id, EVIL)
         dora = sql.execute("select id::text from models where name = 'Dora'").fetchone()[0]
-        sql.execute("update fanvue_connections set status = 'needs_reconnect', status_reason = "
-                    "'refresh token revoked at Fanvue (invalid_grant)' where id = "
-                    "(select connection_id from models where id = %s)", (dora,))
-        figures = {r[0]: {"name": r[1], "stored": r[2], "ledger": int(r[3])} for r in sql.execute(
-            """select m.id::text, m.name, m.revenue_gross_cents,
+        sql.execute(
+            "update fanvue_connections set status = 'needs_reconnect', status_reason = "
+            "'refresh token revoked at Fanvue (invalid_grant)' where id = "
+            "(select connection_id from models where id = %s)",
+            (dora,),
+        )
+        figures = {
+            r[0]: {"name": r[1], "stored": r[2], "ledger": int(r[3])}
+            for r in sql.execute(
+                """select m.id::text, m.name, m.revenue_gross_cents,
                       coalesce(sum(t.gross_cents) filter (where t.kind = 'earning'), 0)
                  from models m left join fanvue_transactions t on t.model_id = m.id
-                where m.agency_id = %s group by m.id""", (world.agency_id,))}
-    yield {"world": world, "evil": evil, "dora": dora, "ava": ava, "figures": figures,
-           "ava_fanvue": probed["fanvue"]["account_total_cents"]}
+                where m.agency_id = %s group by m.id""",
+                (world.agency_id,),
+            )
+        }
+    yield {
+        "world": world,
+        "evil": evil,
+        "dora": dora,
+        "ava": ava,
+        "figures": figures,
+        "ava_fanvue": probed["fanvue"]["account_total_cents"],
+    }
 
 
 class Watch:
@@ -65,7 +81,8 @@ def context(browser, stack, demo) -> Iterator[Any]:
     """One context per module: with --single-process, closing a context ends the browser."""
     context = browser.new_context(
         viewport={"width": 1280, "height": 720},
-        extra_http_headers={"Authorization": f"Bearer {stack.token(demo['world'].member_id)}"})
+        extra_http_headers={"Authorization": f"Bearer {stack.token(demo['world'].member_id)}"},
+    )
     yield context
 
 
@@ -133,7 +150,7 @@ def test_single_model_chart_has_axes_dates_and_values(page, stack, demo, tmp_pat
     assert y_ticks[0] == "$0" and all(t.startswith("$") for t in y_ticks) and len(y_ticks) >= 3
     titles = chart.locator("circle.point title").all_text_contents()
     assert len(titles) == len(days)
-    for title, day in zip(titles, days):
+    for title, day in zip(titles, days, strict=False):
         assert title == f"{day['day']}: ledger ${day['ledger_cents'] / 100:,.2f}"
     watch.assert_clean()
     page.screenshot(path=str(tmp_path / "model.png"), full_page=True)

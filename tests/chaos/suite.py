@@ -51,6 +51,7 @@ A SIGKILL between Fanvue's rotation and our store of the new pair loses the only
 token (inherent to rotating refresh tokens without a server-side grace period), so the schedule never
 arms token expiry or moves a clock while a kill is pending: a killed process never dies mid-rotation.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,10 +66,11 @@ import time
 import traceback
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -94,12 +96,30 @@ class Size:
 
 
 SIZES = {
-    "small": Size(agency_creators=(2, 3), items=(120, 600), history_days=(20, 400), personal_items=(60, 250),
-                  steps=(4, 5), max_kills=1, max_revocations=1, real_timeouts=0, max_duration_s=(120,),
-                  converge_rounds=12),
-    "large": Size(agency_creators=(3, 6), items=(300, 4000), history_days=(20, 900), personal_items=(100, 1200),
-                  steps=(10, 14), max_kills=3, max_revocations=2, real_timeouts=1, max_duration_s=(120, 120, 30, 16),
-                  converge_rounds=30),
+    "small": Size(
+        agency_creators=(2, 3),
+        items=(120, 600),
+        history_days=(20, 400),
+        personal_items=(60, 250),
+        steps=(4, 5),
+        max_kills=1,
+        max_revocations=1,
+        real_timeouts=0,
+        max_duration_s=(120,),
+        converge_rounds=12,
+    ),
+    "large": Size(
+        agency_creators=(3, 6),
+        items=(300, 4000),
+        history_days=(20, 900),
+        personal_items=(100, 1200),
+        steps=(10, 14),
+        max_kills=3,
+        max_revocations=2,
+        real_timeouts=1,
+        max_duration_s=(120, 120, 30, 16),
+        converge_rounds=30,
+    ),
 }
 
 
@@ -141,8 +161,13 @@ class SeedReport:
 
     @property
     def ok(self) -> bool:
-        return (not self.mismatches and not self.violations and self.refresh_token_reuses == 0
-                and self.code_reuses == 0 and self.unexpected_revocations == 0)
+        return (
+            not self.mismatches
+            and not self.violations
+            and self.refresh_token_reuses == 0
+            and self.code_reuses == 0
+            and self.unexpected_revocations == 0
+        )
 
     def as_json(self) -> dict[str, Any]:
         out = {k: (dict(v) if isinstance(v, Counter) else v) for k, v in self.__dict__.items()}
@@ -150,51 +175,73 @@ class SeedReport:
         return out
 
 
-FAULT_KINDS = ("error_5xx", "error_rate", "drop", "rate_limit_storm", "tokens_expired", "slow", "timeouts",
-               "grants_revoked")
+FAULT_KINDS = (
+    "error_5xx",
+    "error_rate",
+    "drop",
+    "rate_limit_storm",
+    "tokens_expired",
+    "slow",
+    "timeouts",
+    "grants_revoked",
+)
 
 
 def format_report(reports: list[SeedReport], wall_s: float) -> str:
     lines = []
     size = reports[0].size if reports else "?"
-    lines.append(f"chaos suite: size={size}, seeds run={len(reports)} "
-                 f"({', '.join(str(r.seed) for r in reports)})")
-    head = (f"{'seed':>5} {'crt':>3} {'items':>6} {'leg':>3} {'tie':>4} {'steps':>5} {'kills':>5} {'rvk':>3} "
-            f"{'crons':>5} {'force':>5} {'faults':>6} {'reqs':>6} {'429':>4} {'rnds':>4} {'checked':>7} "
-            f"{'mism':>4} {'reuse':>5} {'wall':>6}")
+    lines.append(f"chaos suite: size={size}, seeds run={len(reports)} ({', '.join(str(r.seed) for r in reports)})")
+    head = (
+        f"{'seed':>5} {'crt':>3} {'items':>6} {'leg':>3} {'tie':>4} {'steps':>5} {'kills':>5} {'rvk':>3} "
+        f"{'crons':>5} {'force':>5} {'faults':>6} {'reqs':>6} {'429':>4} {'rnds':>4} {'checked':>7} "
+        f"{'mism':>4} {'reuse':>5} {'wall':>6}"
+    )
     lines.append(head)
     for r in reports:
-        lines.append(f"{r.seed:>5} {r.creators:>3} {r.world_items:>6} {'y' if r.legacy else 'n':>3} "
-                     f"{r.tie_share:>4.2f} {r.steps:>5} {r.kills:>5} {r.revocations:>3} {r.crons:>5} "
-                     f"{r.force_syncs:>5} {sum(v for k, v in r.faults.items() if k != 'slow'):>6} "
-                     f"{r.api_requests:>6} {r.rejected_429:>4} {r.converge_rounds:>4} {r.items_checked:>7} "
-                     f"{len(r.mismatches):>4} {r.refresh_token_reuses:>5} {r.wall_s:>5.1f}s")
+        lines.append(
+            f"{r.seed:>5} {r.creators:>3} {r.world_items:>6} {'y' if r.legacy else 'n':>3} "
+            f"{r.tie_share:>4.2f} {r.steps:>5} {r.kills:>5} {r.revocations:>3} {r.crons:>5} "
+            f"{r.force_syncs:>5} {sum(v for k, v in r.faults.items() if k != 'slow'):>6} "
+            f"{r.api_requests:>6} {r.rejected_429:>4} {r.converge_rounds:>4} {r.items_checked:>7} "
+            f"{len(r.mismatches):>4} {r.refresh_token_reuses:>5} {r.wall_s:>5.1f}s"
+        )
     faults: Counter = Counter()
     force: Counter = Counter()
     for r in reports:
         faults.update(r.faults)
         force.update(r.force_status)
     lines.append("")
-    lines.append("faults injected (sandbox counters): "
-                 + ", ".join(f"{k}={faults.get(k, 0)}" for k in FAULT_KINDS))
+    lines.append("faults injected (sandbox counters): " + ", ".join(f"{k}={faults.get(k, 0)}" for k in FAULT_KINDS))
     lines.append(f"  ('slow' = requests given extra latency: {faults.get('slow', 0)})")
-    lines.append(f"SIGKILLs of sync processes mid-window: {sum(r.kills for r in reports)} "
-                 f"(+{sum(r.kills_missed for r in reports)} processes that finished before the kill)")
-    lines.append(f"grant revocations + OAuth reconnects: {sum(r.revocations for r in reports)} / "
-                 f"{sum(r.reconnects for r in reports)}")
-    lines.append(f"cron invocations: {sum(r.crons for r in reports)} (overlapping in threads); force-syncs: "
-                 f"{sum(r.force_syncs for r in reports)} (HTTP {dict(sorted(force.items()))})")
-    lines.append(f"new sales: {sum(r.sales_added for r in reports)}, late arrivals: "
-                 f"{sum(r.late_added for r in reports)}, sandbox clock advanced: "
-                 f"{sum(r.clock_advanced_s for r in reports) / 86400:.1f} days, token agings (proactive refresh "
-                 f"margin or idle): {sum(r.token_agings for r in reports)}")
-    lines.append(f"Fanvue API requests: {sum(r.api_requests for r in reports)}, answered 429 by the bucket: "
-                 f"{sum(r.rejected_429 for r in reports)}, token refreshes: {sum(r.refreshes for r in reports)}")
+    lines.append(
+        f"SIGKILLs of sync processes mid-window: {sum(r.kills for r in reports)} "
+        f"(+{sum(r.kills_missed for r in reports)} processes that finished before the kill)"
+    )
+    lines.append(
+        f"grant revocations + OAuth reconnects: {sum(r.revocations for r in reports)} / "
+        f"{sum(r.reconnects for r in reports)}"
+    )
+    lines.append(
+        f"cron invocations: {sum(r.crons for r in reports)} (overlapping in threads); force-syncs: "
+        f"{sum(r.force_syncs for r in reports)} (HTTP {dict(sorted(force.items()))})"
+    )
+    lines.append(
+        f"new sales: {sum(r.sales_added for r in reports)}, late arrivals: "
+        f"{sum(r.late_added for r in reports)}, sandbox clock advanced: "
+        f"{sum(r.clock_advanced_s for r in reports) / 86400:.1f} days, token agings (proactive refresh "
+        f"margin or idle): {sum(r.token_agings for r in reports)}"
+    )
+    lines.append(
+        f"Fanvue API requests: {sum(r.api_requests for r in reports)}, answered 429 by the bucket: "
+        f"{sum(r.rejected_429 for r in reports)}, token refreshes: {sum(r.refreshes for r in reports)}"
+    )
     lines.append(f"items checked: {sum(r.items_checked for r in reports)}")
     lines.append(f"mismatches: {sum(len(r.mismatches) for r in reports)}")
-    lines.append(f"refresh-token reuses: {sum(r.refresh_token_reuses for r in reports)}; authorization-code reuses: "
-                 f"{sum(r.code_reuses for r in reports)}; grants revoked other than deliberately: "
-                 f"{sum(r.unexpected_revocations for r in reports)}")
+    lines.append(
+        f"refresh-token reuses: {sum(r.refresh_token_reuses for r in reports)}; authorization-code reuses: "
+        f"{sum(r.code_reuses for r in reports)}; grants revoked other than deliberately: "
+        f"{sum(r.unexpected_revocations for r in reports)}"
+    )
     lines.append(f"other violations: {sum(len(r.violations) for r in reports)}")
     for r in reports:
         for m in r.mismatches:
@@ -217,12 +264,21 @@ def make_world(seed: int, size: Size, rng: random.Random) -> tuple[Any, list[str
     for i in range(n):
         handle = f"c{i}"
         items = rng.randint(*size.items)
-        creators.append(CreatorSpec(handle=handle, items=items, history_days=rng.randint(*size.history_days),
-                                    refunds=rng.randint(2, 12)))
+        creators.append(
+            CreatorSpec(
+                handle=handle, items=items, history_days=rng.randint(*size.history_days), refunds=rng.randint(2, 12)
+            )
+        )
         managed.append(handle)
     personal = "solo"
-    creators.append(CreatorSpec(handle=personal, items=rng.randint(*size.personal_items),
-                                history_days=rng.randint(*size.history_days), refunds=rng.randint(3, 25)))
+    creators.append(
+        CreatorSpec(
+            handle=personal,
+            items=rng.randint(*size.personal_items),
+            history_days=rng.randint(*size.history_days),
+            refunds=rng.randint(3, 25),
+        )
+    )
     creators.append(CreatorSpec(handle="nobody", items=50, history_days=30))  # never connected
     knobs = {
         "legacy": rng.random() < 0.5,
@@ -233,11 +289,18 @@ def make_world(seed: int, size: Size, rng: random.Random) -> tuple[Any, list[str
         "rate_limit": rng.choice([60, 200, 200]),
     }
     config = SandboxConfig(
-        seed=100_000 + seed, creators=creators, agency_manages=managed,
-        rate_limit=knobs["rate_limit"], rate_window_s=knobs["rate_window_s"],
-        legacy_items_without_order_id=knobs["legacy"], legacy_before_days=rng.uniform(5, 200),
-        legacy_share=0.5, pending_days=knobs["pending_days"], tie_share=knobs["tie_share"],
-        cursor_tie_mode=knobs["cursor_tie_mode"], agency_items=rng.randint(0, 10),
+        seed=100_000 + seed,
+        creators=creators,
+        agency_manages=managed,
+        rate_limit=knobs["rate_limit"],
+        rate_window_s=knobs["rate_window_s"],
+        legacy_items_without_order_id=knobs["legacy"],
+        legacy_before_days=rng.uniform(5, 200),
+        legacy_share=0.5,
+        pending_days=knobs["pending_days"],
+        tie_share=knobs["tie_share"],
+        cursor_tie_mode=knobs["cursor_tie_mode"],
+        agency_items=rng.randint(0, 10),
     )
     return config, managed, personal, knobs
 
@@ -261,16 +324,16 @@ class ChaosStack:
         self._local = threading.local()
 
     # -- lifecycle
-    def start(self) -> "ChaosStack":
+    def start(self) -> ChaosStack:
         import psycopg
         from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-        from lib.config import reset_settings
-        from lib.crypto import new_key_text
-        from lib.db import reset_database
         from devstack.migrate import migrate
         from devstack.server import FunctionServer
         from fanvue_sandbox import FanvueSandbox
+        from lib.config import reset_settings
+        from lib.crypto import new_key_text
+        from lib.db import reset_database
 
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'create database "{self.db_name}"')
@@ -288,15 +351,19 @@ class ChaosStack:
         sandbox_url = self.sandbox.start(host="127.0.0.1", port=0)
         self.env = {
             "DATABASE_URL": self.database_url,
-            "FANVUE_API_BASE": sandbox_url, "FANVUE_AUTH_BASE": sandbox_url,
+            "FANVUE_API_BASE": sandbox_url,
+            "FANVUE_AUTH_BASE": sandbox_url,
             "FANVUE_CLIENT_ID": self.sandbox_config.client_id,
             "FANVUE_CLIENT_SECRET": self.sandbox_config.client_secret,
             "FANVUE_REDIRECT_URI": functions + "/api/auth/fanvue/callback",
             "PUBLIC_BASE_URL": functions,
             "TOKEN_ENCRYPTION_KEY": new_key_text("chaos1"),
-            "CRON_SECRET": self.cron_secret, "SUPABASE_JWT_SECRET": self.jwt_secret,
+            "CRON_SECRET": self.cron_secret,
+            "SUPABASE_JWT_SECRET": self.jwt_secret,
             "SUPABASE_JWT_ISSUER": ISSUER,
-            "SYNC_CONCURRENCY": "4", "SYNC_MAX_DURATION_S": "120", "SYNC_SAFETY_MARGIN_S": "10",
+            "SYNC_CONCURRENCY": "4",
+            "SYNC_MAX_DURATION_S": "120",
+            "SYNC_SAFETY_MARGIN_S": "10",
             "SYNC_INTERVAL_S": "0",
             **self.env_extra,
         }
@@ -354,22 +421,27 @@ class ChaosStack:
         return mint_dashboard_token(user_id, self.jwt_secret, ISSUER)
 
     def cron(self, mode: str = "sync") -> tuple[int, Any]:
-        r = self.http().get(self.functions + "/api/cron/sync-transactions", params={"mode": mode},
-                            headers={"Authorization": f"Bearer {self.cron_secret}"})
+        r = self.http().get(
+            self.functions + "/api/cron/sync-transactions",
+            params={"mode": mode},
+            headers={"Authorization": f"Bearer {self.cron_secret}"},
+        )
         return r.status_code, _json(r)
 
     def force(self, user: str, model_id: str, **params: str) -> tuple[int, Any]:
-        r = self.http().post(self.functions + "/api/fanvue/force-sync-revenue",
-                             params={"modelId": model_id, **params},
-                             headers={"Authorization": f"Bearer {self.token(user)}"})
+        r = self.http().post(
+            self.functions + "/api/fanvue/force-sync-revenue",
+            params={"modelId": model_id, **params},
+            headers={"Authorization": f"Bearer {self.token(user)}"},
+        )
         return r.status_code, _json(r)
 
-    def connect(self, user: str, *, model_id: str | None = None, agency_id: str | None = None,
-                login_hint: str | None = None) -> dict[str, Any]:
+    def connect(
+        self, user: str, *, model_id: str | None = None, agency_id: str | None = None, login_hint: str | None = None
+    ) -> dict[str, Any]:
         from devstack.connect_flow import connect
 
-        return connect(self.functions, self.token(user), model_id=model_id, agency_id=agency_id,
-                       login_hint=login_hint)
+        return connect(self.functions, self.token(user), model_id=model_id, agency_id=agency_id, login_hint=login_hint)
 
 
 def _json(response: Any) -> Any:
@@ -381,8 +453,16 @@ def _json(response: Any) -> Any:
 
 # ---------------------------------------------------------------------------------------------- one seed
 class SeedRun:
-    def __init__(self, seed: int, size_name: str, admin_url: str, *, verbose: bool = False,
-                 log: Callable[[str], None] = print, keep_db: bool = False) -> None:
+    def __init__(
+        self,
+        seed: int,
+        size_name: str,
+        admin_url: str,
+        *,
+        verbose: bool = False,
+        log: Callable[[str], None] = print,
+        keep_db: bool = False,
+    ) -> None:
         self.seed = seed
         self.size_name = size_name
         self.size = SIZES[size_name]
@@ -418,13 +498,17 @@ class SeedRun:
         r = self.report
         r.creators = len(managed) + 1
         r.legacy, r.tie_share, r.cursor_tie_mode = knobs["legacy"], knobs["tie_share"], knobs["cursor_tie_mode"]
-        env_extra = {"SYNC_CONCURRENCY": str(rng.choice([2, 3, 4])),
-                     "SYNC_MAX_DURATION_S": str(rng.choice(self.size.max_duration_s))}
+        env_extra = {
+            "SYNC_CONCURRENCY": str(rng.choice([2, 3, 4])),
+            "SYNC_MAX_DURATION_S": str(rng.choice(self.size.max_duration_s)),
+        }
         self.stack = ChaosStack(self.admin_url, config, env_extra, tag=f"s{self.seed}")
         self.stack.start()
         try:
-            self.log(f"world: {knobs}, env {env_extra}, creators "
-                     + ", ".join(f"{c.handle}={c.items}" for c in config.creators))
+            self.log(
+                f"world: {knobs}, env {env_extra}, creators "
+                + ", ".join(f"{c.handle}={c.items}" for c in config.creators)
+            )
             r.world_items = sum(len(self.stack.sandbox.world.earnings[u.uuid]) for u in self.stack.sandbox.creators)
             self.setup_connections()
             steps = rng.randint(*self.size.steps)
@@ -434,7 +518,7 @@ class SeedRun:
                 self.check_invariants(f"after step {i}")
             self.converge()
             self.final_checks()
-        except Exception as exc:  # noqa: BLE001 - a harness failure fails the seed, visibly
+        except Exception as exc:
             self.violation(f"harness error: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
         finally:
             self.collect_stats()
@@ -448,13 +532,17 @@ class SeedRun:
         sql = stack.sql()
         self.agency_id, self.admin_id = str(uuid.uuid4()), str(uuid.uuid4())
         sql.execute("insert into agencies (id, name) values (%s, %s)", (self.agency_id, f"Chaos {self.seed}"))
-        sql.execute("insert into profiles (id, agency_id, role) values (%s, %s, 'admin')",
-                    (self.admin_id, self.agency_id))
+        sql.execute(
+            "insert into profiles (id, agency_id, role) values (%s, %s, 'admin')", (self.admin_id, self.agency_id)
+        )
         agency = stack.connect(self.admin_id, agency_id=self.agency_id, login_hint="agency")
         if agency["kind"] != "agency" or len(agency["models"]) != len(self.managed):
             raise RuntimeError(f"agency connect linked {len(agency['models'])} models, expected {len(self.managed)}")
-        self.personal_model = str(sql.execute(
-            "insert into models (agency_id, name) values (%s, 'Solo') returning id", (self.agency_id,)).fetchone()[0])
+        self.personal_model = str(
+            sql.execute(
+                "insert into models (agency_id, name) values (%s, 'Solo') returning id", (self.agency_id,)
+            ).fetchone()[0]
+        )
         creator = stack.connect(self.admin_id, model_id=self.personal_model, login_hint=self.personal)
         if creator["kind"] != "creator":
             raise RuntimeError(f"personal connect answered {creator}")
@@ -466,8 +554,9 @@ class SeedRun:
     def random_faults(self) -> dict[str, Any]:
         rng = self.rng
         plan: dict[str, Any] = {}
-        kinds = rng.sample(["5xx", "rate", "drop", "storm", "expiry", "slow", "token"],
-                           k=rng.choice([0, 1, 2, 2, 3, 4]))
+        kinds = rng.sample(
+            ["5xx", "rate", "drop", "storm", "expiry", "slow", "token"], k=rng.choice([0, 1, 2, 2, 3, 4])
+        )
         for kind in kinds:
             if kind == "5xx":
                 plan["error_5xx"] = {"count": rng.randint(1, 8), "status": rng.choice([500, 502, 503, 504])}
@@ -477,8 +566,11 @@ class SeedRun:
                 if key == "error_5xx":
                     plan[key]["status"] = rng.choice([500, 503])
             elif kind == "rate":
-                plan["error_rate"] = {"p": rng.choice([0.03, 0.08, 0.15]), "seed": rng.randrange(1 << 30),
-                                      "status": rng.choice([500, 502, 503])}
+                plan["error_rate"] = {
+                    "p": rng.choice([0.03, 0.08, 0.15]),
+                    "seed": rng.randrange(1 << 30),
+                    "status": rng.choice([500, 502, 503]),
+                }
             elif kind == "drop" and "drop" not in plan:
                 plan["drop"] = {"count": rng.randint(1, 6)}
             elif kind == "storm":
@@ -507,8 +599,14 @@ class SeedRun:
         for _ in range(rng.choice([0, 0, 1, 1, 2])):
             model = rng.choice(self.model_ids)
             variant = rng.choice(["full", "incremental", "since", "dry"])
-            actions.append(("force", lambda m=model, v=variant, d=rng.uniform(0, 1.0), r=rng.randrange(1 << 30):
-                            self.do_force(m, v, d, random.Random(r))))
+            actions.append(
+                (
+                    "force",
+                    lambda m=model, v=variant, d=rng.uniform(0, 1.0), r=rng.randrange(1 << 30): self.do_force(
+                        m, v, d, random.Random(r)
+                    ),
+                )
+            )
         if kill:
             self.kills_left -= 1
             self.kill_pending.set()
@@ -535,8 +633,9 @@ class SeedRun:
         def run() -> None:
             try:
                 fn()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self.violation(f"{name} action crashed: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+
         return run
 
     # -- actions
@@ -549,8 +648,10 @@ class SeedRun:
             self.violation(f"cron {mode} answered HTTP {status}: {str(body)[:300]}")
             return
         outcomes = Counter(m["outcome"] for m in body.get("models", []))
-        self.log(f"cron {mode}: {body.get('status')} {dict(outcomes)} "
-                 + "; ".join(f"{m['name']}: {m['error']}" for m in body.get("models", []) if m.get("error"))[:400])
+        self.log(
+            f"cron {mode}: {body.get('status')} {dict(outcomes)} "
+            + "; ".join(f"{m['name']}: {m['error']}" for m in body.get("models", []) if m.get("error"))[:400]
+        )
 
     def do_force(self, model_id: str, variant: str, delay: float, rng: random.Random) -> None:
         time.sleep(delay)
@@ -558,7 +659,7 @@ class SeedRun:
         if variant == "full":
             params["full"] = "true"
         elif variant == "since":
-            since = datetime.now(timezone.utc) - timedelta(days=rng.uniform(0.01, 60))
+            since = datetime.now(UTC) - timedelta(days=rng.uniform(0.01, 60))
             params["since"] = since.isoformat().replace("+00:00", "Z")
         elif variant == "dry":
             params["dryRun"] = "true"
@@ -572,9 +673,11 @@ class SeedRun:
             self.violation(f"force-sync {variant} answered HTTP {status}: {str(body)[:300]}")
         if status == 200 and variant == "dry" and isinstance(body, dict) and body.get("outcome") != "dry_run":
             self.violation(f"dry run answered outcome {body.get('outcome')}")
-        self.log(f"force {variant} {model_id[:8]}: HTTP {status} "
-                 f"{body.get('outcome') if isinstance(body, dict) else ''} "
-                 f"{(body.get('error') if isinstance(body, dict) else '') or ''}"[:300])
+        self.log(
+            f"force {variant} {model_id[:8]}: HTTP {status} "
+            f"{body.get('outcome') if isinstance(body, dict) else ''} "
+            f"{(body.get('error') if isinstance(body, dict) else '') or ''}"[:300]
+        )
 
     def do_mutate(self, rng: random.Random) -> None:
         sandbox = self.stack.sandbox
@@ -602,15 +705,15 @@ class SeedRun:
         (sandbox clock and stored expiry move together), or a connection looks idle for a day."""
         sql = self.stack.sql()
         if rng.random() < 0.7:
-            rows = sql.execute("select extract(epoch from min(expires_at) - now()) from fanvue_connections "
-                               "where status = 'active'").fetchone()
+            rows = sql.execute(
+                "select extract(epoch from min(expires_at) - now()) from fanvue_connections where status = 'active'"
+            ).fetchone()
             remaining = float(rows[0] or 0)
             shift = int(remaining - rng.uniform(120, 560))
             if shift <= 0:
                 return
             self.stack.sandbox.advance_clock(shift)
-            sql.execute("update fanvue_connections set expires_at = expires_at - make_interval(secs => %s)",
-                        (shift,))
+            sql.execute("update fanvue_connections set expires_at = expires_at - make_interval(secs => %s)", (shift,))
             with self.lock:
                 self.report.clock_advanced_s += shift
                 self.report.token_agings += 1
@@ -665,7 +768,7 @@ class SeedRun:
             self.deliberate_revocations += revoked
         self.log(f"revoked {revoked} grant(s) of {who}")
         if rng.random() < 0.5:  # let a sync notice first
-            status, body = stack.cron()
+            status, _body = stack.cron()
             with self.lock:
                 self.report.crons += 1
             if status != 200:
@@ -687,7 +790,7 @@ class SeedRun:
                     self.report.reconnects += 1
                 self.log(f"reconnected {who} (attempt {attempt + 1}): {out['status']}")
                 return
-            except Exception as exc:  # noqa: BLE001 - faults may break the callback's reads; try again
+            except Exception as exc:
                 last = exc
                 time.sleep(0.3 * (attempt + 1))
                 if attempt >= 2:
@@ -707,16 +810,21 @@ class SeedRun:
         variant = rng.choice(["cron-full", "cron-full", "force-full", "force-full", "cron", "force"])
         model = rng.choice(self.model_ids)
         if variant.startswith("cron"):
-            code = ("from lib.sync.runner import run_sync; from lib.sync.engine import SyncOptions;"
-                    f"run_sync(options=SyncOptions(full={variant == 'cron-full'}), max_models=1)")
+            code = (
+                "from lib.sync.runner import run_sync; from lib.sync.engine import SyncOptions;"
+                f"run_sync(options=SyncOptions(full={variant == 'cron-full'}), max_models=1)"
+            )
         else:
-            code = ("from lib.sync.runner import force_sync; from lib.sync.engine import SyncOptions;"
-                    "from lib.db import get_database;"
-                    f"force_sync(get_database(), '{model}', options=SyncOptions(full={variant == 'force-full'}))")
+            code = (
+                "from lib.sync.runner import force_sync; from lib.sync.engine import SyncOptions;"
+                "from lib.db import get_database;"
+                f"force_sync(get_database(), '{model}', options=SyncOptions(full={variant == 'force-full'}))"
+            )
         env = dict(os.environ)
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-        proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=str(ROOT),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code], env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         sql = stack.sql()
         marker = f"%:{proc.pid}:%"
         held: str | None = None
@@ -726,8 +834,9 @@ class SeedRun:
         killed = False
         try:
             while time.monotonic() < deadline and proc.poll() is None:
-                row = sql.execute("select model_id, progress from fanvue_sync_state where lease_owner like %s",
-                                  (marker,)).fetchone()
+                row = sql.execute(
+                    "select model_id, progress from fanvue_sync_state where lease_owner like %s", (marker,)
+                ).fetchone()
                 if row:
                     held = str(row[0])
                     if stored_at is None and row[1]:
@@ -749,8 +858,9 @@ class SeedRun:
             if proc.stderr:
                 proc.stderr.close()
         # mid-window = the dead process still holds a lease with a window in progress
-        mid = sql.execute("select count(*) from fanvue_sync_state where lease_owner like %s and progress <> '{}'",
-                          (marker,)).fetchone()[0]
+        mid = sql.execute(
+            "select count(*) from fanvue_sync_state where lease_owner like %s and progress <> '{}'", (marker,)
+        ).fetchone()[0]
         hit = bool(killed and proc.returncode == -signal.SIGKILL and mid)
         if hit:
             with self.lock:
@@ -761,12 +871,20 @@ class SeedRun:
             if proc.returncode not in (0, -signal.SIGKILL):
                 self.violation(f"sync subprocess ({variant}) exited {proc.returncode}: {err[-800:]}")
         # time passes: the dead worker's leases expire
-        leases = sql.execute("update fanvue_sync_state set lease_expires_at = now() - interval '1 second' "
-                             "where lease_owner like %s returning model_id", (marker,)).fetchall()
-        refresh = sql.execute("update fanvue_connections set refresh_lease_expires_at = now() - interval '1 second' "
-                              "where refresh_lease_owner like %s returning id", (marker,)).fetchall()
-        self.log(f"kill {variant}: pid {proc.pid} rc {proc.returncode} held {held and held[:8]} "
-                 f"mid-window={hit} leases expired {len(leases)}, refresh leases {len(refresh)}")
+        leases = sql.execute(
+            "update fanvue_sync_state set lease_expires_at = now() - interval '1 second' "
+            "where lease_owner like %s returning model_id",
+            (marker,),
+        ).fetchall()
+        refresh = sql.execute(
+            "update fanvue_connections set refresh_lease_expires_at = now() - interval '1 second' "
+            "where refresh_lease_owner like %s returning id",
+            (marker,),
+        ).fetchall()
+        self.log(
+            f"kill {variant}: pid {proc.pid} rc {proc.returncode} held {held and held[:8]} "
+            f"mid-window={hit} leases expired {len(leases)}, refresh leases {len(refresh)}"
+        )
         return hit
 
     # -- invariants during the run
@@ -781,7 +899,8 @@ class SeedRun:
                       coalesce(sum(t.gross_cents) filter (where t.kind <> 'earning'), 0),
                       count(t.id) filter (where t.kind <> 'earning')
                  from models m left join fanvue_transactions t on t.model_id = m.id
-                group by m.id""").fetchall()
+                group by m.id"""
+        ).fetchall()
         for r in rows:
             stored = tuple(int(x or 0) for x in r[1:6])
             ledger = (int(r[6]), int(r[7]), int(r[8]), int(r[9]), int(r[10]))
@@ -798,13 +917,16 @@ class SeedRun:
         stack.sandbox.clear_faults()
         stack.sandbox.set_latency(0)
         sql = stack.sql()
-        bad_connections = sql.execute("select kind, fanvue_handle, status, status_reason from fanvue_connections "
-                                      "where status <> 'active'").fetchall()
+        bad_connections = sql.execute(
+            "select kind, fanvue_handle, status, status_reason from fanvue_connections where status <> 'active'"
+        ).fetchall()
         if bad_connections:
             self.violation(f"connections not active after the schedule: {bad_connections}")
-        held = sql.execute("select m.name, s.lease_owner, s.lease_kind, s.lease_expires_at - now(), s.progress, "
-                           "s.last_outcome, s.last_attempt_at from fanvue_sync_state s join models m on m.id = s.model_id "
-                           "where s.lease_owner is not null and s.lease_expires_at > now()").fetchall()
+        held = sql.execute(
+            "select m.name, s.lease_owner, s.lease_kind, s.lease_expires_at - now(), s.progress, "
+            "s.last_outcome, s.last_attempt_at from fanvue_sync_state s join models m on m.id = s.model_id "
+            "where s.lease_owner is not null and s.lease_expires_at > now()"
+        ).fetchall()
         if held:
             self.violation(f"{len(held)} leases still held after every action ended: {held}")
             self.log(f"live processes: {self.live_children()}")
@@ -819,35 +941,44 @@ class SeedRun:
                 synced = True
                 self.compare_ledger(with_status=False, label="before the reconcile pass")
             mode = "reconcile" if synced else "sync"
-            last_round = sql.execute("update fanvue_sync_state set next_sync_at = now() - interval '1 second' "
-                                     "returning now()").fetchone()[0]
+            last_round = sql.execute(
+                "update fanvue_sync_state set next_sync_at = now() - interval '1 second' returning now()"
+            ).fetchone()[0]
             status, body = stack.cron(mode)
             if status != 200:
                 self.violation(f"convergence cron ({mode}) answered HTTP {status}: {str(body)[:300]}")
                 continue
-            self.log(f"converge {rounds} ({mode}): {body.get('status')} {body.get('outcomes')} "
-                     + "; ".join(f"{m['name']}: {m['error']}" for m in body.get("models", []) if m.get("error"))[:300])
+            self.log(
+                f"converge {rounds} ({mode}): {body.get('status')} {body.get('outcomes')} "
+                + "; ".join(f"{m['name']}: {m['error']}" for m in body.get("models", []) if m.get("error"))[:300]
+            )
             if mode == "reconcile" and self._all_ok(last_round):
                 reconciled = True
                 break
         self.report.converge_rounds = rounds
         if not reconciled:
-            states = sql.execute("select m.name, s.last_outcome, s.last_error from fanvue_sync_state s "
-                                 "join models m on m.id = s.model_id").fetchall()
+            states = sql.execute(
+                "select m.name, s.last_outcome, s.last_error from fanvue_sync_state s "
+                "join models m on m.id = s.model_id"
+            ).fetchall()
             self.violation(f"did not converge in {rounds} rounds: {states}")
 
     def _all_ok(self, since: Any) -> bool:
         """Every model's last outcome is ok, from a sync that finished after `since`."""
-        rows = self.stack.sql().execute("select s.last_outcome = 'ok' and s.last_success_at >= %s "
-                                        "from fanvue_sync_state s", (since,)).fetchall()
+        rows = (
+            self.stack.sql()
+            .execute("select s.last_outcome = 'ok' and s.last_success_at >= %s from fanvue_sync_state s", (since,))
+            .fetchall()
+        )
         return bool(rows) and all(r[0] for r in rows)
 
     def live_children(self) -> list[str]:
         try:
-            out = subprocess.run(["ps", "-o", "pid,etimes,args", "--ppid", str(os.getpid())],
-                                 capture_output=True, text=True, timeout=5).stdout
+            out = subprocess.run(
+                ["ps", "-o", "pid,etimes,args", "--ppid", str(os.getpid())], capture_output=True, text=True, timeout=5
+            ).stdout
             return [line.strip()[:200] for line in out.splitlines()[1:]]
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return [repr(exc)]
 
     # -- the verdict
@@ -861,12 +992,15 @@ class SeedRun:
                  from sync_run_models a join sync_run_models b
                    on a.model_id = b.model_id and a.run_id < b.run_id
                   and a.started_at < b.finished_at and b.started_at < a.finished_at
-                limit 3""").fetchall()
+                limit 3"""
+        ).fetchall()
         if overlaps:
             self.violation(f"overlapping syncs of one model: {overlaps}")
         # a cron/reconcile run records an error only when a worker thread or the run itself crashed
-        crashed = sql.execute("select kind, status, worker, error from sync_runs "
-                              "where kind in ('cron', 'reconcile') and error is not null limit 5").fetchall()
+        crashed = sql.execute(
+            "select kind, status, worker, error from sync_runs "
+            "where kind in ('cron', 'reconcile') and error is not null limit 5"
+        ).fetchall()
         if crashed:
             self.violation(f"sync runs that crashed: {crashed}")
 
@@ -880,8 +1014,10 @@ class SeedRun:
         cut = sandbox.world.pending_before(now_ms)
         last_run = sql.execute("select max(started_at) from sync_runs where kind = 'reconcile'").fetchone()[0]
         reconcile_start_ms = int(last_run.timestamp() * 1000) if last_run else now_ms
-        models = {str(r[0]): str(r[1]) for r in sql.execute(
-            "select fanvue_user_uuid, id from models where fanvue_user_uuid is not null")}
+        models = {
+            str(r[0]): str(r[1])
+            for r in sql.execute("select fanvue_user_uuid, id from models where fanvue_user_uuid is not null")
+        }
         problems: list[str] = []
         checked = 0
         status = (lambda v: v) if with_status else (lambda v: None)
@@ -898,39 +1034,55 @@ class SeedRun:
             rows = sql.execute(
                 """select (extract(epoch from transaction_date) * 1000)::bigint, source, gross_cents, net_cents,
                           order_id, order_status, kind
-                     from fanvue_transactions where model_id = %s""", (model_id,)).fetchall()
+                     from fanvue_transactions where model_id = %s""",
+                (model_id,),
+            ).fetchall()
             ours_earn = Counter((r[0], r[1], r[2], r[3], r[4], status(r[5])) for r in rows if r[6] == "earning")
             want_earn: Counter = Counter()
             for item in t["earnings"]["items"]:
-                want_earn[(_iso_ms(item["date"]), item["source"], item["gross"], item["net"],
-                           item.get("transactionOrderId"), status(item.get("transactionOrderStatus")))] += 1
+                want_earn[
+                    (
+                        _iso_ms(item["date"]),
+                        item["source"],
+                        item["gross"],
+                        item["net"],
+                        item.get("transactionOrderId"),
+                        status(item.get("transactionOrderStatus")),
+                    )
+                ] += 1
             checked += len(t["earnings"]["items"])
             problems += self._diff(handle, "earnings", ours_earn, want_earn, cut, reconcile_start_ms)
             if user_uuid == self.personal_uuid:
                 ours_spend = Counter((r[0], r[1], r[2], r[3]) for r in rows if r[6] != "earning")
-                want_spend = Counter((_iso_ms(i["date"]), i["source"], i["gross"], i["net"])
-                                     for i in t["spending"]["items"])
+                want_spend = Counter(
+                    (_iso_ms(i["date"]), i["source"], i["gross"], i["net"]) for i in t["spending"]["items"]
+                )
                 checked += len(t["spending"]["items"])
                 if ours_spend != want_spend:
                     problems.append(
                         f"{handle} refunds: ledger {sum(ours_spend.values())} rows / {_gross(ours_spend)} gross "
                         f"!= truth {t['spending']['count']} / {t['spending']['gross']}; missing "
-                        f"{_show(want_spend - ours_spend)} extra {_show(ours_spend - want_spend)}")
+                        f"{_show(want_spend - ours_spend)} extra {_show(ours_spend - want_spend)}"
+                    )
             elif any(r[6] != "earning" for r in rows):
                 problems.append(f"{handle}: refund rows on an agency-managed model")
-            totals = sql.execute("select revenue_gross_cents, revenue_net_cents, transaction_count from models "
-                                 "where id = %s", (model_id,)).fetchone()
+            totals = sql.execute(
+                "select revenue_gross_cents, revenue_net_cents, transaction_count from models where id = %s",
+                (model_id,),
+            ).fetchone()
             want = t["earnings"]
             if (int(totals[0]), int(totals[1]), int(totals[2])) != (want["gross"], want["net"], want["count"]):
-                problems.append(f"{handle}: model totals {tuple(totals)} != truth "
-                                f"{(want['gross'], want['net'], want['count'])}")
+                problems.append(
+                    f"{handle}: model totals {tuple(totals)} != truth {(want['gross'], want['net'], want['count'])}"
+                )
         for p in problems:
             self.report.mismatches.append(f"{label}: {p}")
             self.log(f"MISMATCH {label}: {p}")
         return checked
 
-    def _diff(self, handle: str, stream: str, ours: Counter, want: Counter, cut: int,
-              reconcile_start_ms: int) -> list[str]:
+    def _diff(
+        self, handle: str, stream: str, ours: Counter, want: Counter, cut: int, reconcile_start_ms: int
+    ) -> list[str]:
         if ours == want:
             return []
         missing = want - ours
@@ -948,9 +1100,11 @@ class SeedRun:
         missing, extra = +missing, +extra
         if not missing and not extra:
             return []
-        return [f"{handle} {stream}: ledger {sum(ours.values())} items / {_gross(ours)} gross / {_net(ours)} net != "
-                f"truth {sum(want.values())} / {_gross(want)} / {_net(want)}; missing {sum(missing.values())} "
-                f"e.g. {_show(missing)}; extra {sum(extra.values())} e.g. {_show(extra)}"]
+        return [
+            f"{handle} {stream}: ledger {sum(ours.values())} items / {_gross(ours)} gross / {_net(ours)} net != "
+            f"truth {sum(want.values())} / {_gross(want)} / {_net(want)}; missing {sum(missing.values())} "
+            f"e.g. {_show(missing)}; extra {sum(extra.values())} e.g. {_show(extra)}"
+        ]
 
     def collect_stats(self) -> None:
         if self.stack is None or self.stack.sandbox is None:
@@ -970,8 +1124,11 @@ class SeedRun:
             reasons = Counter(g["revoked_reason"] for g in stats.get("grants", {}).values() if g["revoked"])
             r.violations.append(f"grants revoked: {dict(reasons)}; deliberate: {self.deliberate_revocations}")
         by_route = stats["requests"]["by_route"]
-        r.api_requests = sum(v for k, v in by_route.items() if not k.startswith(("fault:", "GET /oauth2", "POST /oauth2",
-                                                                                   "GET /.well-known")))
+        r.api_requests = sum(
+            v
+            for k, v in by_route.items()
+            if not k.startswith(("fault:", "GET /oauth2", "POST /oauth2", "GET /.well-known"))
+        )
         r.rejected_429 = sum(b["rejected_429"] for b in stats["rate_limit"]["buckets"].values())
 
 
@@ -990,8 +1147,10 @@ def _net(c: Counter) -> int:
 def _show(c: Counter, n: int = 3) -> list[str]:
     out = []
     for k in list(c.elements())[:n]:
-        out.append(f"{datetime.fromtimestamp(k[0] / 1000, timezone.utc).isoformat(timespec='milliseconds')} "
-                   + " ".join(str(x) for x in k[1:]))
+        out.append(
+            f"{datetime.fromtimestamp(k[0] / 1000, UTC).isoformat(timespec='milliseconds')} "
+            + " ".join(str(x) for x in k[1:])
+        )
     return out
 
 
@@ -1007,8 +1166,15 @@ def admin_url_from_env() -> tuple[str, Any]:
     return server.get_uri("postgres"), server
 
 
-def run_chaos(seeds: list[int], size: str, admin_url: str, *, verbose: bool = False,
-              log: Callable[[str], None] = print, keep_db: bool = False) -> tuple[list[SeedReport], float]:
+def run_chaos(
+    seeds: list[int],
+    size: str,
+    admin_url: str,
+    *,
+    verbose: bool = False,
+    log: Callable[[str], None] = print,
+    keep_db: bool = False,
+) -> tuple[list[SeedReport], float]:
     import logging
 
     quiet = [logging.getLogger(name) for name in ("fanvue_sync", "lib.fanvue.client")]
@@ -1021,12 +1187,14 @@ def run_chaos(seeds: list[int], size: str, admin_url: str, *, verbose: bool = Fa
         for seed in seeds:
             report = SeedRun(seed, size, admin_url, verbose=verbose, log=log, keep_db=keep_db).run()
             reports.append(report)
-            log(f"seed {seed}: {'ok' if report.ok else 'FAIL'} in {report.wall_s:.1f}s - {report.items_checked} "
+            log(
+                f"seed {seed}: {'ok' if report.ok else 'FAIL'} in {report.wall_s:.1f}s - {report.items_checked} "
                 f"items checked, {len(report.mismatches)} mismatches, {report.kills} kills, "
                 f"{sum(v for k, v in report.faults.items() if k != 'slow')} faults, "
-                f"{report.refresh_token_reuses} reuses")
+                f"{report.refresh_token_reuses} reuses"
+            )
     finally:
-        for logger, level in zip(quiet, levels):
+        for logger, level in zip(quiet, levels, strict=False):
             logger.setLevel(level)
     return reports, time.monotonic() - started
 
@@ -1041,9 +1209,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-db", action="store_true", help="keep each seed's database for inspection")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    seeds = ([int(s) for s in args.seed_list.split(",") if s.strip()] if args.seed_list
-             else list(range(args.first_seed, args.first_seed + args.seeds)))
-    admin_url, server = admin_url_from_env()
+    seeds = (
+        [int(s) for s in args.seed_list.split(",") if s.strip()]
+        if args.seed_list
+        else list(range(args.first_seed, args.first_seed + args.seeds))
+    )
+    admin_url, _server = admin_url_from_env()
     reports, wall = run_chaos(seeds, args.size, admin_url, verbose=args.verbose, keep_db=args.keep_db)
     print()
     print(format_report(reports, wall))

@@ -6,6 +6,7 @@ crons, racing force-syncs, new/late sales, clock advances and a SIGKILLed sync s
 convergence the ledger must equal the ground truth item by item and no refresh token may have been
 presented twice. The large size runs locally: `python -m tests.chaos.suite --seeds 10 --size large`.
 """
+
 from __future__ import annotations
 
 # Seeds chosen to cover, between them: legacy rows without order id, wide tie groups, both cursor tie

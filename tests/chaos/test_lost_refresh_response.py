@@ -10,6 +10,7 @@ RT2 existed only in the timed-out response, so the grant cannot be saved either 
 happen is replaying a token that may be spent (that is what Ory's reuse detection treats as theft).
 A timeout after the request was sent is an unknown outcome, not a failure.
 """
+
 from __future__ import annotations
 
 
@@ -24,10 +25,11 @@ def test_a_timed_out_refresh_is_never_replayed(one_creator):
     stack.sandbox.clear_faults()
     assert status == 200 and first["models"][0]["outcome"] == "failed", first
     stack.sql().execute("update fanvue_sync_state set next_sync_at = now()")
-    status, second = stack.cron()
+    status, _second = stack.cron()
     assert status == 200
     stats = stack.sandbox.stats()
     connection = stack.sql().execute("select status, status_reason from fanvue_connections").fetchone()
     assert stats["refresh_token_reuses"] == 0, (
         f"the spent refresh token was presented again: {stats['refresh_token_reuses']} reuse(s), "
-        f"{stats['grants_revoked']} grant(s) revoked by Fanvue; connection {connection}")
+        f"{stats['grants_revoked']} grant(s) revoked by Fanvue; connection {connection}"
+    )

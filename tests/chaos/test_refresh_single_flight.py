@@ -12,6 +12,7 @@ tokens on refresh), so those syncs take a 401, and a retry that lands after yet 
 the model ("still unauthorized after refreshing the token"); each rotation is also one more chance to
 lose a rotated pair to a crash. Single-flight means one rotation per expiry, however many ticks overlap.
 """
+
 from __future__ import annotations
 
 import threading
@@ -44,4 +45,5 @@ def test_overlapping_cron_ticks_rotate_a_due_token_once(one_creator, why):
     assert stats["refresh_token_reuses"] == 0
     assert stats["refreshes"] - before == 1, (
         f"{stats['refreshes'] - before} rotations for one due token; the ticks report "
-        f"{[body['tokens_refreshed'] for _, body in results]} refreshed")
+        f"{[body['tokens_refreshed'] for _, body in results]} refreshed"
+    )

@@ -9,6 +9,7 @@ interrupted window the run reads the whole history again: a backfill that needs 
 invocation costs about twice the requests (and twice the rate-limit budget, i.e. twice the wall time)
 of an uninterrupted one. The ledger stays right (upserts are idempotent); only the cost doubles.
 """
+
 from __future__ import annotations
 
 
@@ -25,12 +26,15 @@ def test_resumed_backfill_reads_each_page_about_once(one_creator):
     assert status == 200 and body["status"] == "ok", body
     uninterrupted = _earnings_requests(stack) - before
     # The exact state a first backfill leaves when it stops after its newest pages (10 days stored).
-    sql.execute("""update fanvue_sync_state
+    sql.execute(
+        """update fanvue_sync_state
                       set watermark = null, backfill_completed_at = null,
                           progress = jsonb_build_object('earnings', jsonb_build_object(
                             'start', history_start, 'end', watermark,
                             'resume_end', watermark - interval '10 days'))
-                    where model_id = %s""", (model,))
+                    where model_id = %s""",
+        (model,),
+    )
     before = _earnings_requests(stack)
     status, body = stack.cron()
     assert status == 200 and body["status"] == "ok", body
@@ -38,4 +42,5 @@ def test_resumed_backfill_reads_each_page_about_once(one_creator):
     fetched = body["models"][0]["fetched"]
     assert resumed <= 1.15 * uninterrupted, (
         f"resuming took {resumed} requests and fetched {fetched} items; the whole backfill takes "
-        f"{uninterrupted} requests for 3000 items")
+        f"{uninterrupted} requests for 3000 items"
+    )

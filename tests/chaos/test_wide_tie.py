@@ -8,6 +8,7 @@ below T and `date <= cursor` ("repeat") returns the same page forever. The walk 
 by source, store every line exactly once, continue below T, and say so in the run record; when even one
 source holds more than a page at T it must store what it can, sync the rest, and fail loudly.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,11 @@ def _lines(items: list[dict[str, Any]]) -> Counter[str]:
 
 
 def _stored(stack: Any, model: str) -> Counter[str]:
-    rows = stack.sql().execute("select raw from fanvue_transactions where model_id = %s and kind = 'earning'", (model,)).fetchall()
+    rows = (
+        stack.sql()
+        .execute("select raw from fanvue_transactions where model_id = %s and kind = 'earning'", (model,))
+        .fetchall()
+    )
     return _lines([r[0] for r in rows])
 
 
@@ -38,8 +43,9 @@ def _run_summary(stack: Any, run_id: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("cursor_tie_mode", ["skip", "repeat"])
 def test_a_group_wider_than_a_page_is_stored_exactly_once_and_recorded(one_creator, cursor_tie_mode):
-    stack, model = one_creator(items=200, history_days=100, tie_share=0.0, unknown_source_share=0.0,
-                               cursor_tie_mode=cursor_tie_mode)
+    stack, model = one_creator(
+        items=200, history_days=100, tie_share=0.0, unknown_source_share=0.0, cursor_tie_mode=cursor_tie_mode
+    )
     ava = stack.sandbox.creator("ava").uuid
     ledger = stack.sandbox.world.earnings[ava]
     ledger.add(70, 0)  # 70 more sales stamped with the newest existing millisecond
@@ -64,8 +70,9 @@ def test_a_group_wider_than_a_page_is_stored_exactly_once_and_recorded(one_creat
 
 def test_a_single_source_wider_than_a_page_fails_loudly_after_syncing_the_rest(one_creator):
     # nearly every line is a referral, so the one millisecond holds more than a page of a single source
-    stack, model = one_creator(items=200, history_days=100, tie_share=0.0, unknown_source_share=0.0,
-                               spec={"fanless_share": 0.95})
+    stack, model = one_creator(
+        items=200, history_days=100, tie_share=0.0, unknown_source_share=0.0, spec={"fanless_share": 0.95}
+    )
     ava = stack.sandbox.creator("ava").uuid
     ledger = stack.sandbox.world.earnings[ava]
     ledger.add(150, 0)
@@ -79,6 +86,7 @@ def test_a_single_source_wider_than_a_page_fails_loudly_after_syncing_the_rest(o
     assert stored <= _lines(truth["items"])  # nothing twice, nothing invented
     assert _lines(truth["items"][tied:]) <= stored  # not stuck: everything below the millisecond was synced
     assert truth["count"] - tied < stored.total() < truth["count"]
-    run_error = stack.sql().execute("select error from sync_run_models where run_id = %s",
-                                    (body["run_id"],)).fetchone()[0]
+    run_error = (
+        stack.sql().execute("select error from sync_run_models where run_id = %s", (body["run_id"],)).fetchone()[0]
+    )
     assert "cannot list them all" in run_error

@@ -1,4 +1,5 @@
 """Fixtures of the database API tests (helpers live in tests.db.helpers)."""
+
 from __future__ import annotations
 
 import uuid

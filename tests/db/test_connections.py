@@ -1,9 +1,10 @@
 """Connections and tokens: save/link, single-flight refresh, key rotation, one-time OAuth state."""
+
 from __future__ import annotations
 
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,11 +18,11 @@ TOKEN_KEYS = {"access_token_enc", "refresh_token_enc"}
 
 def conn_row(sql, connection_id: str) -> dict:
     cur = sql.execute("select * from fanvue_connections where id = %s", (connection_id,))
-    return dict(zip([d.name for d in cur.description], cur.fetchone()))
+    return dict(zip([d.name for d in cur.description], cur.fetchone(), strict=False))
 
 
 def in_(seconds: int) -> datetime:
-    return datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    return datetime.now(UTC) + timedelta(seconds=seconds)
 
 
 # ---------------------------------------------------------------- get / save / link
@@ -39,9 +40,18 @@ def test_get_connection_includes_tokens(db, sql):
 def test_save_connection_new_then_reconnect(db, sql):
     world = make_agency(sql)
     creator = str(uuid.uuid4())
-    args = dict(agency_id=world.agency_id, kind="creator", fanvue_user_uuid=creator, handle="ava",
-                access_enc="v1:k:a1", refresh_enc="v1:k:r1", key_id="k", expires_at=in_(3600),
-                scopes=TextArray(["openid", "read:self"]), created_by=world.admin_id)
+    args = dict(
+        agency_id=world.agency_id,
+        kind="creator",
+        fanvue_user_uuid=creator,
+        handle="ava",
+        access_enc="v1:k:a1",
+        refresh_enc="v1:k:r1",
+        key_id="k",
+        expires_at=in_(3600),
+        scopes=TextArray(["openid", "read:self"]),
+        created_by=world.admin_id,
+    )
     first = db.call("fanvue_save_connection", **args)
     assert not TOKEN_KEYS & set(first), "save_connection must not echo tokens"
     assert first["token_version"] == 0 and first["scopes"] == ["openid", "read:self"]
@@ -50,11 +60,16 @@ def test_save_connection_new_then_reconnect(db, sql):
     assert row["access_token_enc"] == "v1:k:a1" and row["scopes"] == ["openid", "read:self"]
     assert row["created_by"] == uuid.UUID(world.admin_id)
     # a broken connection is reconnected in place: same id, new tokens, next version, active again
-    sql.execute("update fanvue_connections set status = 'needs_reconnect', status_reason = 'x',"
-                " refresh_lease_owner = 'someone', refresh_lease_expires_at = now() + interval '1 minute'"
-                " where id = %s", (first["id"],))
-    again = db.call("fanvue_save_connection", **{**args, "access_enc": "v1:k:a2", "refresh_enc": "v1:k:r2",
-                                                  "handle": "ava2", "scopes": None})
+    sql.execute(
+        "update fanvue_connections set status = 'needs_reconnect', status_reason = 'x',"
+        " refresh_lease_owner = 'someone', refresh_lease_expires_at = now() + interval '1 minute'"
+        " where id = %s",
+        (first["id"],),
+    )
+    again = db.call(
+        "fanvue_save_connection",
+        **{**args, "access_enc": "v1:k:a2", "refresh_enc": "v1:k:r2", "handle": "ava2", "scopes": None},
+    )
     assert again["id"] == first["id"] and again["token_version"] == 1
     assert again["status"] == "active" and again["status_reason"] is None
     assert again["refresh_lease_owner"] is None and again["last_refresh_outcome"] == "reconnected"
@@ -71,23 +86,31 @@ def test_link_models_creates_updates_and_is_idempotent(db, sql):
     existing = make_model(sql, world.agency_id, "Existing", None, fanvue_user_uuid=None)
     sql.execute("update models set fanvue_user_uuid = null where id = %s", (existing,))
     c1, c2, c3 = (str(uuid.uuid4()) for _ in range(3))
-    creators = [{"fanvue_user_uuid": c1, "handle": "one", "name": "One"},
-                {"fanvue_user_uuid": c2, "handle": "two", "name": ""},
-                {"fanvue_user_uuid": c3, "handle": "three", "model_id": existing}]
+    creators = [
+        {"fanvue_user_uuid": c1, "handle": "one", "name": "One"},
+        {"fanvue_user_uuid": c2, "handle": "two", "name": ""},
+        {"fanvue_user_uuid": c3, "handle": "three", "model_id": existing},
+    ]
     out = db.call("fanvue_link_models", agency_id=world.agency_id, connection_id=agency_conn, creators=creators)
     assert [o["fanvue_user_uuid"] for o in out] == [c1, c2, c3]
     assert out[2]["model_id"] == existing
-    rows = {r[0]: r[1:] for r in sql.execute(
-        "select fanvue_user_uuid::text, name, fanvue_handle, connection_id::text from models where agency_id = %s",
-        (world.agency_id,)).fetchall()}
+    rows = {
+        r[0]: r[1:]
+        for r in sql.execute(
+            "select fanvue_user_uuid::text, name, fanvue_handle, connection_id::text from models where agency_id = %s",
+            (world.agency_id,),
+        ).fetchall()
+    }
     assert rows[c1] == ("One", "one", agency_conn) and rows[c2] == ("two", "two", agency_conn)
     assert rows[c3] == ("Existing", "three", agency_conn)
     again = db.call("fanvue_link_models", agency_id=world.agency_id, connection_id=agency_conn, creators=creators)
     assert again == out
     assert sql.execute("select count(*) from models where agency_id = %s", (world.agency_id,)).fetchone()[0] == 3
     # a new model has its sync state and is claimable right away (agency models scheduled like personal)
-    assert sql.execute("select count(*) from fanvue_sync_state where model_id = %s",
-                       (out[0]["model_id"],)).fetchone()[0] == 1
+    assert (
+        sql.execute("select count(*) from fanvue_sync_state where model_id = %s", (out[0]["model_id"],)).fetchone()[0]
+        == 1
+    )
 
 
 def test_link_models_personal_connection_wins_over_agency_one(db, sql):
@@ -96,13 +119,21 @@ def test_link_models_personal_connection_wins_over_agency_one(db, sql):
     personal = make_connection(sql, world.agency_id, "creator", fanvue_user_uuid=creator)
     agency_conn = make_connection(sql, world.agency_id, "agency")
     model = make_model(sql, world.agency_id, "Ava", personal, fanvue_user_uuid=creator)
-    db.call("fanvue_link_models", agency_id=world.agency_id, connection_id=agency_conn,
-            creators=[{"fanvue_user_uuid": creator, "handle": "ava"}])
+    db.call(
+        "fanvue_link_models",
+        agency_id=world.agency_id,
+        connection_id=agency_conn,
+        creators=[{"fanvue_user_uuid": creator, "handle": "ava"}],
+    )
     assert sql.execute("select connection_id::text from models where id = %s", (model,)).fetchone()[0] == personal
     # ...but not a dead one
     sql.execute("update fanvue_connections set status = 'needs_reconnect' where id = %s", (personal,))
-    db.call("fanvue_link_models", agency_id=world.agency_id, connection_id=agency_conn,
-            creators=[{"fanvue_user_uuid": creator, "handle": "ava"}])
+    db.call(
+        "fanvue_link_models",
+        agency_id=world.agency_id,
+        connection_id=agency_conn,
+        creators=[{"fanvue_user_uuid": creator, "handle": "ava"}],
+    )
     assert sql.execute("select connection_id::text from models where id = %s", (model,)).fetchone()[0] == agency_conn
 
 
@@ -115,9 +146,15 @@ def test_link_models_not_found(db, sql):
     with pytest.raises(NotFound):
         db.call("fanvue_link_models", agency_id=a.agency_id, connection_id=str(uuid.uuid4()), creators=[])
     with pytest.raises(NotFound):  # another agency's model; and nothing of the call stays
-        db.call("fanvue_link_models", agency_id=a.agency_id, connection_id=conn_a,
-                creators=[{"fanvue_user_uuid": str(uuid.uuid4()), "handle": "new"},
-                          {"fanvue_user_uuid": str(uuid.uuid4()), "handle": "x", "model_id": model_b}])
+        db.call(
+            "fanvue_link_models",
+            agency_id=a.agency_id,
+            connection_id=conn_a,
+            creators=[
+                {"fanvue_user_uuid": str(uuid.uuid4()), "handle": "new"},
+                {"fanvue_user_uuid": str(uuid.uuid4()), "handle": "x", "model_id": model_b},
+            ],
+        )
     assert sql.execute("select count(*) from models where agency_id = %s", (a.agency_id,)).fetchone()[0] == 0
     assert sql.execute("select connection_id from models where id = %s", (model_b,)).fetchone()[0] is None
 
@@ -144,8 +181,10 @@ def test_claim_refresh_outcomes(db, sql):
     busy = claim_refresh(db, expiring, "b")
     assert busy["outcome"] == "busy" and not TOKEN_KEYS & set(busy["connection"])
     assert claim_refresh(db, expiring, "a")["outcome"] == "claimed"  # the holder may re-claim
-    sql.execute("update fanvue_connections set refresh_lease_expires_at = now() - interval '1 second'"
-                " where id = %s", (expiring,))
+    sql.execute(
+        "update fanvue_connections set refresh_lease_expires_at = now() - interval '1 second' where id = %s",
+        (expiring,),
+    )
     assert claim_refresh(db, expiring, "b")["outcome"] == "claimed"  # an expired lease is taken over
     assert conn_row(sql, expiring)["refresh_lease_owner"] == "b"
 
@@ -205,9 +244,17 @@ def test_concurrent_forced_refresh_claims_once(clean_db, database_url):
 
 
 def store(db, cid, owner, version, access, refresh, **kw):
-    return db.call("fanvue_store_token_refresh", connection_id=cid, owner=owner, expected_version=version,
-                   access_enc=access, refresh_enc=refresh, key_id=kw.pop("key_id", "k2"),
-                   expires_at=kw.pop("expires_at", in_(3600)), **kw)
+    return db.call(
+        "fanvue_store_token_refresh",
+        connection_id=cid,
+        owner=owner,
+        expected_version=version,
+        access_enc=access,
+        refresh_enc=refresh,
+        key_id=kw.pop("key_id", "k2"),
+        expires_at=kw.pop("expires_at", in_(3600)),
+        **kw,
+    )
 
 
 def test_store_refresh_is_a_compare_and_swap_and_two_rotations_in_a_row_work(db, sql):
@@ -219,7 +266,11 @@ def test_store_refresh_is_a_compare_and_swap_and_two_rotations_in_a_row_work(db,
     assert not TOKEN_KEYS & set(out)
     row = conn_row(sql, cid)
     assert (row["access_token_enc"], row["refresh_token_enc"], row["token_key_id"], row["scopes"]) == (
-        "v1:k2:A1", "v1:k2:R1", "k2", ["openid"])
+        "v1:k2:A1",
+        "v1:k2:R1",
+        "k2",
+        ["openid"],
+    )
     # a late writer of version 0 loses and changes nothing
     with pytest.raises(Conflict) as err:
         store(db, cid, "late", 0, "v1:k2:LATE", "v1:k2:LATE")
@@ -238,8 +289,10 @@ def test_store_refresh_is_a_compare_and_swap_and_two_rotations_in_a_row_work(db,
 def test_store_refresh_revives_a_connection(db, sql):
     world = make_agency(sql)
     cid = make_connection(sql, world.agency_id)
-    sql.execute("update fanvue_connections set status = 'needs_reconnect', status_reason = 'r', last_error = 'e'"
-                " where id = %s", (cid,))
+    sql.execute(
+        "update fanvue_connections set status = 'needs_reconnect', status_reason = 'r', last_error = 'e' where id = %s",
+        (cid,),
+    )
     out = store(db, cid, "a", 0, "A", "R")
     assert (out["status"], out["status_reason"], out["last_error"]) == ("active", None, None)
 
@@ -249,10 +302,15 @@ def test_fail_refresh_invalid_grant_marks_needs_reconnect_only_when_version_unch
     cid = make_connection(sql, world.agency_id, expires_in_s=10)
     claim_refresh(db, cid, "a")
     # a sibling rotated meanwhile (version 0 -> 1): our invalid_grant is not the connection's fault
-    sql.execute("update fanvue_connections set token_version = 1, access_token_enc = 'v1:k:NEW' where id = %s",
-                (cid,))
-    out = db.call("fanvue_fail_token_refresh", connection_id=cid, owner="a", expected_version=0,
-                  error="invalid_grant: refresh token already used", invalid_grant=True)
+    sql.execute("update fanvue_connections set token_version = 1, access_token_enc = 'v1:k:NEW' where id = %s", (cid,))
+    out = db.call(
+        "fanvue_fail_token_refresh",
+        connection_id=cid,
+        owner="a",
+        expected_version=0,
+        error="invalid_grant: refresh token already used",
+        invalid_grant=True,
+    )
     assert out["needs_reconnect"] is False
     assert out["connection"]["status"] == "active" and out["connection"]["access_token_enc"] == "v1:k:NEW"
     row = conn_row(sql, cid)
@@ -260,8 +318,14 @@ def test_fail_refresh_invalid_grant_marks_needs_reconnect_only_when_version_unch
     assert row["last_refresh_outcome"] == "invalid_grant"
     # now with the version we saw still current: the grant is dead
     claim_refresh(db, cid, "a")
-    out = db.call("fanvue_fail_token_refresh", connection_id=cid, owner="a", expected_version=1,
-                  error="invalid_grant: " + "x" * 600, invalid_grant=True)
+    out = db.call(
+        "fanvue_fail_token_refresh",
+        connection_id=cid,
+        owner="a",
+        expected_version=1,
+        error="invalid_grant: " + "x" * 600,
+        invalid_grant=True,
+    )
     assert out["needs_reconnect"] is True
     row = conn_row(sql, cid)
     assert row["status"] == "needs_reconnect" and row["status_reason"].startswith("invalid_grant")
@@ -273,21 +337,39 @@ def test_fail_refresh_other_errors_keep_the_connection_and_only_release_own_leas
     world = make_agency(sql)
     cid = make_connection(sql, world.agency_id, expires_in_s=10)
     claim_refresh(db, cid, "holder")
-    out = db.call("fanvue_fail_token_refresh", connection_id=cid, owner="other", expected_version=0,
-                  error="timeout", invalid_grant=False)
+    out = db.call(
+        "fanvue_fail_token_refresh",
+        connection_id=cid,
+        owner="other",
+        expected_version=0,
+        error="timeout",
+        invalid_grant=False,
+    )
     assert out["needs_reconnect"] is False
     row = conn_row(sql, cid)
     assert row["refresh_lease_owner"] == "holder"  # not ours to release
     assert (row["status"], row["last_refresh_outcome"], row["last_error"]) == ("active", "error", "timeout")
-    db.call("fanvue_fail_token_refresh", connection_id=cid, owner="holder", expected_version=0,
-            error="502 from Fanvue", invalid_grant=False)
+    db.call(
+        "fanvue_fail_token_refresh",
+        connection_id=cid,
+        owner="holder",
+        expected_version=0,
+        error="502 from Fanvue",
+        invalid_grant=False,
+    )
     row = conn_row(sql, cid)
     assert row["refresh_lease_owner"] is None and row["status"] == "active"
 
 
 def test_fail_refresh_unknown_connection(db):
-    out = db.call("fanvue_fail_token_refresh", connection_id=str(uuid.uuid4()), owner="a", expected_version=0,
-                  error="x", invalid_grant=True)
+    out = db.call(
+        "fanvue_fail_token_refresh",
+        connection_id=str(uuid.uuid4()),
+        owner="a",
+        expected_version=0,
+        error="x",
+        invalid_grant=True,
+    )
     assert out == {"needs_reconnect": False, "connection": None}
 
 
@@ -321,23 +403,44 @@ def test_token_ciphertexts_and_versioned_replacement(db, clean_db):
     current = make_connection(sql, world.agency_id)
     sql.execute("update fanvue_connections set token_key_id = 'k2' where id = %s", (current,))
     empty = make_connection(sql, world.agency_id)
-    sql.execute("update fanvue_connections set access_token_enc = null, refresh_token_enc = null,"
-                " token_key_id = null where id = %s", (empty,))
+    sql.execute(
+        "update fanvue_connections set access_token_enc = null, refresh_token_enc = null,"
+        " token_key_id = null where id = %s",
+        (empty,),
+    )
     listed = db.call("fanvue_token_ciphertexts", not_key_id="k2")
     assert [c["id"] for c in listed] == [old]
     assert listed[0]["access_token_enc"] == "v1:test:access" and listed[0]["token_version"] == 0
     assert len(db.call("fanvue_token_ciphertexts", not_key_id="nothing", limit=1)) == 1
-    out = db.call("fanvue_replace_token_ciphertexts", connection_id=old, expected_version=0,
-                  access_enc="v1:k2:a", refresh_enc="v1:k2:r", key_id="k2")
+    out = db.call(
+        "fanvue_replace_token_ciphertexts",
+        connection_id=old,
+        expected_version=0,
+        access_enc="v1:k2:a",
+        refresh_enc="v1:k2:r",
+        key_id="k2",
+    )
     assert out == {"replaced": True}
     row = conn_row(sql, old)
     assert (row["access_token_enc"], row["token_key_id"], row["token_version"]) == ("v1:k2:a", "k2", 0)
     assert db.call("fanvue_token_ciphertexts", not_key_id="k2") == []
     # a refresh in between wins: the stale re-encryption is refused
-    assert db.call("fanvue_replace_token_ciphertexts", connection_id=old, expected_version=5,
-                   access_enc="x", refresh_enc="y", key_id="k3") == {"replaced": False}
-    assert db.call("fanvue_replace_token_ciphertexts", connection_id=str(uuid.uuid4()), expected_version=0,
-                   access_enc="x", refresh_enc="y", key_id="k3") == {"replaced": False}
+    assert db.call(
+        "fanvue_replace_token_ciphertexts",
+        connection_id=old,
+        expected_version=5,
+        access_enc="x",
+        refresh_enc="y",
+        key_id="k3",
+    ) == {"replaced": False}
+    assert db.call(
+        "fanvue_replace_token_ciphertexts",
+        connection_id=str(uuid.uuid4()),
+        expected_version=0,
+        access_enc="x",
+        refresh_enc="y",
+        key_id="k3",
+    ) == {"replaced": False}
     assert conn_row(sql, old)["access_token_enc"] == "v1:k2:a"
 
 
@@ -359,8 +462,9 @@ def test_consume_oauth_state_concurrently_only_one_wins(clean_db, database_url):
         database = PostgresDatabase(database_url, max_connections=1)
         try:
             barrier.wait()
-            results.append(database.call("fanvue_consume_oauth_state", state_id="race",
-                                         expires_at=in_(600))["first_use"])
+            results.append(
+                database.call("fanvue_consume_oauth_state", state_id="race", expires_at=in_(600))["first_use"]
+            )
         finally:
             database.close()
 

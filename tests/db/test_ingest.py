@@ -1,4 +1,5 @@
 """fanvue_ingest_page (a page, or an empty last page closing a window): idempotent upsert, fencing, the watermark, dry runs."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from lib.db.errors import Conflict, DbError, InvalidInput, NotFound
-from tests.db.helpers import (assert_ledger_consistent, ingest, item, ledger_rows, new_model, sync_state)
+from tests.db.helpers import assert_ledger_consistent, ingest, item, ledger_rows, new_model, sync_state
 
 JAN = ("2026-01-01T00:00:00+00:00", "2026-02-01T00:00:00+00:00")
 FEB = ("2026-02-01T00:00:00+00:00", "2026-03-01T00:00:00+00:00")
@@ -27,8 +28,11 @@ def test_page_is_inserted_and_totals_follow(db, sql, leased):
     assert (out["received"], out["inserted"], out["updated"], out["unchanged"]) == (3, 3, 0, 0)
     assert out["revenue_gross_cents"] == 3550
     assert out["advanced"] is False and out["watermark"] is None
-    row = sql.execute("select revenue_gross_cents, revenue_total, refund_total, transaction_count, refund_count"
-                      " from models where id = %s", (leased.model_id,)).fetchone()
+    row = sql.execute(
+        "select revenue_gross_cents, revenue_total, refund_total, transaction_count, refund_count"
+        " from models where id = %s",
+        (leased.model_id,),
+    ).fetchone()
     assert row[0] == 3550 and str(row[1]) == "35.50" and str(row[2]) == "-5.00" and row[3:] == (2, 1)
     assert_ledger_consistent(sql, [leased.model_id])
 
@@ -38,19 +42,31 @@ def test_reingesting_the_same_page_changes_nothing(db, sql, leased):
     first = ingest(db, leased, items)
     assert first["inserted"] == 20
     before_rows = ledger_rows(sql, leased.model_id)
-    before_model = sql.execute("select revenue_gross_cents, revenue_updated_at, transaction_count from models"
-                               " where id = %s", (leased.model_id,)).fetchone()
-    before_daily = sql.execute("select * from fanvue_ledger_daily where model_id = %s order by day, kind, source",
-                               (leased.model_id,)).fetchall()
+    before_model = sql.execute(
+        "select revenue_gross_cents, revenue_updated_at, transaction_count from models where id = %s",
+        (leased.model_id,),
+    ).fetchone()
+    before_daily = sql.execute(
+        "select * from fanvue_ledger_daily where model_id = %s order by day, kind, source", (leased.model_id,)
+    ).fetchall()
     for _ in range(5):
         again = ingest(db, leased, items)
         assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, 20)
         assert again["revenue_gross_cents"] == first["revenue_gross_cents"]
     assert ledger_rows(sql, leased.model_id) == before_rows  # not even updated_at moved
-    assert sql.execute("select revenue_gross_cents, revenue_updated_at, transaction_count from models where id = %s",
-                       (leased.model_id,)).fetchone() == before_model
-    assert sql.execute("select * from fanvue_ledger_daily where model_id = %s order by day, kind, source",
-                       (leased.model_id,)).fetchall() == before_daily
+    assert (
+        sql.execute(
+            "select revenue_gross_cents, revenue_updated_at, transaction_count from models where id = %s",
+            (leased.model_id,),
+        ).fetchone()
+        == before_model
+    )
+    assert (
+        sql.execute(
+            "select * from fanvue_ledger_daily where model_id = %s order by day, kind, source", (leased.model_id,)
+        ).fetchall()
+        == before_daily
+    )
     assert_ledger_consistent(sql, [leased.model_id])
 
 
@@ -58,8 +74,10 @@ def test_duplicate_keys_inside_one_page_are_collapsed(db, sql, leased):
     page = [item("dup", 700), item("other", 300), item("dup", 700), item("dup", 700)]
     out = ingest(db, leased, page)
     assert out["received"] == 4 and out["inserted"] == 2 and out["updated"] == 0 and out["unchanged"] == 2
-    assert sql.execute("select count(*) from fanvue_transactions where model_id = %s",
-                       (leased.model_id,)).fetchone()[0] == 2
+    assert (
+        sql.execute("select count(*) from fanvue_transactions where model_id = %s", (leased.model_id,)).fetchone()[0]
+        == 2
+    )
     assert out["revenue_gross_cents"] == 1000
     assert_ledger_consistent(sql, [leased.model_id])
 
@@ -67,20 +85,25 @@ def test_duplicate_keys_inside_one_page_are_collapsed(db, sql, leased):
 def test_duplicate_keys_with_different_content_leave_one_row(db, sql, leased):
     page = [item("dup", 700, order_status="pendingBalance"), item("dup", 700, order_status="available")]
     ingest(db, leased, page)
-    rows = sql.execute("select order_status from fanvue_transactions where model_id = %s",
-                       (leased.model_id,)).fetchall()
+    rows = sql.execute(
+        "select order_status from fanvue_transactions where model_id = %s", (leased.model_id,)
+    ).fetchall()
     assert len(rows) == 1 and rows[0][0] in ("pendingBalance", "available")
     assert_ledger_consistent(sql, [leased.model_id])
 
 
 def test_mutated_order_status_is_an_update_not_a_new_row(db, sql, leased):
     ingest(db, leased, [item("o:1", 1000, order_status="pendingBalance"), item("o:2", 500)])
-    row_id, first_seen = sql.execute("select id, first_seen_at from fanvue_transactions where model_id = %s"
-                                     " and dedupe_key = 'o:1'", (leased.model_id,)).fetchone()
+    row_id, first_seen = sql.execute(
+        "select id, first_seen_at from fanvue_transactions where model_id = %s and dedupe_key = 'o:1'",
+        (leased.model_id,),
+    ).fetchone()
     out = ingest(db, leased, [item("o:1", 1000, order_status="available"), item("o:2", 500)])
     assert (out["inserted"], out["updated"], out["unchanged"]) == (0, 1, 1)
-    rows = sql.execute("select id, first_seen_at, order_status from fanvue_transactions where model_id = %s"
-                       " and dedupe_key = 'o:1'", (leased.model_id,)).fetchall()
+    rows = sql.execute(
+        "select id, first_seen_at, order_status from fanvue_transactions where model_id = %s and dedupe_key = 'o:1'",
+        (leased.model_id,),
+    ).fetchall()
     assert rows == [(row_id, first_seen, "available")]
     assert out["revenue_gross_cents"] == 1500
     # an amount correction and a move to another day/source are updates too, and the totals follow
@@ -89,8 +112,9 @@ def test_mutated_order_status_is_an_update_not_a_new_row(db, sql, leased):
     # an earning that turns into a chargeback moves from revenue to refunds
     out = ingest(db, leased, [item("o:2", -500, kind="chargeback")])
     assert out["updated"] == 1 and out["revenue_gross_cents"] == 1200
-    assert sql.execute("select refund_count, revenue_refund_cents from models where id = %s",
-                       (leased.model_id,)).fetchone() == (1, -500)
+    assert sql.execute(
+        "select refund_count, revenue_refund_cents from models where id = %s", (leased.model_id,)
+    ).fetchone() == (1, -500)
     assert_ledger_consistent(sql, [leased.model_id])
 
 
@@ -112,8 +136,9 @@ def test_items_are_scoped_to_their_model(db, sql, leased):
     _, _, other = new_model(sql)
     assert db.call("fanvue_acquire_model", model_id=other, worker=leased.worker)["acquired"]
     ingest(db, leased, [item("same-key", 1000)])
-    out = db.call("fanvue_ingest_page", model_id=other, worker=leased.worker, stream="earnings",
-                  items=[item("same-key", 300)])
+    out = db.call(
+        "fanvue_ingest_page", model_id=other, worker=leased.worker, stream="earnings", items=[item("same-key", 300)]
+    )
     assert out["inserted"] == 1 and out["revenue_gross_cents"] == 300
     assert_ledger_consistent(sql, [leased.model_id, other])
 
@@ -122,8 +147,14 @@ def test_a_bad_item_rolls_back_the_whole_page(db, sql, leased):
     ingest(db, leased, [item("o:1", 1000)])
     before = (ledger_rows(sql, leased.model_id), sync_state(sql, leased.model_id)["watermark"])
     with pytest.raises(DbError):
-        ingest(db, leased, [item("o:2", 10), item("o:3", 10, kind="bogus")],
-               window_start=JAN[0], window_end=JAN[1], last_page=True)
+        ingest(
+            db,
+            leased,
+            [item("o:2", 10), item("o:3", 10, kind="bogus")],
+            window_start=JAN[0],
+            window_end=JAN[1],
+            last_page=True,
+        )
     with pytest.raises(DbError):
         ingest(db, leased, [item("o:2", 10), {**item("o:4", 10), "key": None}])
     assert (ledger_rows(sql, leased.model_id), sync_state(sql, leased.model_id)["watermark"]) == before
@@ -135,15 +166,37 @@ def test_a_bad_item_rolls_back_the_whole_page(db, sql, leased):
 
 def test_a_worker_without_the_lease_cannot_ingest(db, sql, leased):
     with pytest.raises(Conflict) as err:
-        db.call("fanvue_ingest_page", model_id=leased.model_id, worker="intruder", stream="earnings",
-                items=[item("x", 100)], window_start=JAN[0], window_end=JAN[1], last_page=True)
+        db.call(
+            "fanvue_ingest_page",
+            model_id=leased.model_id,
+            worker="intruder",
+            stream="earnings",
+            items=[item("x", 100)],
+            window_start=JAN[0],
+            window_end=JAN[1],
+            last_page=True,
+        )
     assert err.value.code == "FV409" and leased.worker in err.value.message
     with pytest.raises(Conflict):
-        db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker="intruder", stream="earnings",
-                window_start=JAN[0], window_end=JAN[1])
+        db.call(
+            "fanvue_ingest_page",
+            items=[],
+            last_page=True,
+            model_id=leased.model_id,
+            worker="intruder",
+            stream="earnings",
+            window_start=JAN[0],
+            window_end=JAN[1],
+        )
     with pytest.raises(Conflict):  # dry runs are fenced too
-        db.call("fanvue_ingest_page", model_id=leased.model_id, worker="intruder", stream="earnings",
-                items=[item("x", 100)], dry_run=True)
+        db.call(
+            "fanvue_ingest_page",
+            model_id=leased.model_id,
+            worker="intruder",
+            stream="earnings",
+            items=[item("x", 100)],
+            dry_run=True,
+        )
     assert ledger_rows(sql, leased.model_id) == []
     assert sync_state(sql, leased.model_id)["watermark"] is None
 
@@ -167,11 +220,27 @@ def test_ingest_validation_errors(db, sql, leased):
         with pytest.raises(InvalidInput):
             ingest(db, leased, [item("x")], window_start=window[0], window_end=window[1], last_page=True)
     with pytest.raises(InvalidInput):
-        db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
-                window_start=JAN[1], window_end=JAN[0])
+        db.call(
+            "fanvue_ingest_page",
+            items=[],
+            last_page=True,
+            model_id=leased.model_id,
+            worker=leased.worker,
+            stream="earnings",
+            window_start=JAN[1],
+            window_end=JAN[0],
+        )
     with pytest.raises(InvalidInput):
-        db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="nope",
-                window_start=JAN[0], window_end=JAN[1])
+        db.call(
+            "fanvue_ingest_page",
+            items=[],
+            last_page=True,
+            model_id=leased.model_id,
+            worker=leased.worker,
+            stream="nope",
+            window_start=JAN[0],
+            window_end=JAN[1],
+        )
     assert ledger_rows(sql, leased.model_id) == []
 
 
@@ -180,16 +249,28 @@ def test_ingest_unknown_model_is_not_found(db):
         db.call("fanvue_ingest_page", model_id=str(uuid.uuid4()), worker="w", stream="earnings", items=[])
     assert err.value.code == "FV404"
     with pytest.raises(NotFound):
-        db.call("fanvue_ingest_page", items=[], last_page=True, model_id=str(uuid.uuid4()), worker="w", stream="earnings",
-                window_start=JAN[0], window_end=JAN[1])
+        db.call(
+            "fanvue_ingest_page",
+            items=[],
+            last_page=True,
+            model_id=str(uuid.uuid4()),
+            worker="w",
+            stream="earnings",
+            window_start=JAN[0],
+            window_end=JAN[1],
+        )
 
 
 def test_ingest_extends_the_lease(db, sql, leased):
-    sql.execute("update fanvue_sync_state set lease_expires_at = now() + interval '5 seconds' where model_id = %s",
-                (leased.model_id,))
+    sql.execute(
+        "update fanvue_sync_state set lease_expires_at = now() + interval '5 seconds' where model_id = %s",
+        (leased.model_id,),
+    )
     ingest(db, leased, [item("x")], lease_seconds=600)
-    left = sql.execute("select extract(epoch from lease_expires_at - now()) from fanvue_sync_state"
-                       " where model_id = %s", (leased.model_id,)).fetchone()[0]
+    left = sql.execute(
+        "select extract(epoch from lease_expires_at - now()) from fanvue_sync_state where model_id = %s",
+        (leased.model_id,),
+    ).fetchone()[0]
     assert 500 < left <= 600
 
 
@@ -209,8 +290,16 @@ def test_watermark_moves_only_with_the_last_page(db, sql, leased):
     ingest(db, leased, [item("b")], window_start=JAN[0], window_end=JAN[1], last_page=True)
     ingest(db, leased, [item("c")], window_start=FEB[0], window_end=FEB[1], last_page=False)
     assert sync_state(sql, leased.model_id)["watermark"] == ts(sql, JAN[1])
-    out = db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
-                  window_start=FEB[0], window_end=FEB[1])
+    out = db.call(
+        "fanvue_ingest_page",
+        items=[],
+        last_page=True,
+        model_id=leased.model_id,
+        worker=leased.worker,
+        stream="earnings",
+        window_start=FEB[0],
+        window_end=FEB[1],
+    )
     assert out["advanced"] is True and out["received"] == 0
     assert sync_state(sql, leased.model_id)["watermark"] == ts(sql, FEB[1])
 
@@ -221,41 +310,98 @@ def test_a_window_leaving_a_gap_does_not_advance(db, sql, leased):
     assert out["advanced"] is False and out["inserted"] == 1  # the page itself is stored
     assert sync_state(sql, leased.model_id)["watermark"] == ts(sql, JAN[1])
     # one microsecond of gap is a gap
-    out = db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
-                  window_start="2026-02-01T00:00:00.000001+00:00", window_end=FEB[1])
+    out = db.call(
+        "fanvue_ingest_page",
+        items=[],
+        last_page=True,
+        model_id=leased.model_id,
+        worker=leased.worker,
+        stream="earnings",
+        window_start="2026-02-01T00:00:00.000001+00:00",
+        window_end=FEB[1],
+    )
     assert out["advanced"] is False and sync_state(sql, leased.model_id)["watermark"] == ts(sql, JAN[1])
     # filling the gap advances, and then March does
-    db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
-            window_start=FEB[0], window_end=FEB[1])
-    db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
-            window_start=MAR[0], window_end=MAR[1])
+    db.call(
+        "fanvue_ingest_page",
+        items=[],
+        last_page=True,
+        model_id=leased.model_id,
+        worker=leased.worker,
+        stream="earnings",
+        window_start=FEB[0],
+        window_end=FEB[1],
+    )
+    db.call(
+        "fanvue_ingest_page",
+        items=[],
+        last_page=True,
+        model_id=leased.model_id,
+        worker=leased.worker,
+        stream="earnings",
+        window_start=MAR[0],
+        window_end=MAR[1],
+    )
     assert sync_state(sql, leased.model_id)["watermark"] == ts(sql, MAR[1])
 
 
 def test_lookback_windows_overlapping_the_watermark_advance_and_old_ones_never_go_back(db, sql, leased):
     ingest(db, leased, [], window_start=JAN[0], window_end=FEB[1], last_page=True)
-    out = db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
-                  window_start="2026-01-29T00:00:00Z", window_end=MAR[1])
+    out = db.call(
+        "fanvue_ingest_page",
+        items=[],
+        last_page=True,
+        model_id=leased.model_id,
+        worker=leased.worker,
+        stream="earnings",
+        window_start="2026-01-29T00:00:00Z",
+        window_end=MAR[1],
+    )
     assert out["advanced"] is True
-    out = db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
-                  window_start=JAN[0], window_end=JAN[1])
+    out = db.call(
+        "fanvue_ingest_page",
+        items=[],
+        last_page=True,
+        model_id=leased.model_id,
+        worker=leased.worker,
+        stream="earnings",
+        window_start=JAN[0],
+        window_end=JAN[1],
+    )
     assert out["advanced"] is False
     assert sync_state(sql, leased.model_id)["watermark"] == ts(sql, MAR[1])
 
 
 def test_known_history_start_requires_windows_to_start_inside_the_covered_range(db, sql, leased):
     sql.execute("update fanvue_sync_state set history_start = %s where model_id = %s", (JAN[0], leased.model_id))
-    out = db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
-                  window_start=FEB[0], window_end=FEB[1])
+    out = db.call(
+        "fanvue_ingest_page",
+        items=[],
+        last_page=True,
+        model_id=leased.model_id,
+        worker=leased.worker,
+        stream="earnings",
+        window_start=FEB[0],
+        window_end=FEB[1],
+    )
     assert out["advanced"] is False and sync_state(sql, leased.model_id)["watermark"] is None
-    out = db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
-                  window_start="2025-12-01T00:00:00Z", window_end=JAN[1])
+    out = db.call(
+        "fanvue_ingest_page",
+        items=[],
+        last_page=True,
+        model_id=leased.model_id,
+        worker=leased.worker,
+        stream="earnings",
+        window_start="2025-12-01T00:00:00Z",
+        window_end=JAN[1],
+    )
     assert out["advanced"] is True and sync_state(sql, leased.model_id)["watermark"] == ts(sql, JAN[1])
 
 
 def test_streams_have_separate_watermarks(db, sql, leased):
-    out = ingest(db, leased, [item("s", 100)], stream="spending", window_start=JAN[0], window_end=FEB[1],
-                 last_page=True)
+    out = ingest(
+        db, leased, [item("s", 100)], stream="spending", window_start=JAN[0], window_end=FEB[1], last_page=True
+    )
     assert out["advanced"] is True
     state = sync_state(sql, leased.model_id)
     assert state["spending_watermark"] == ts(sql, FEB[1]) and state["watermark"] is None
@@ -266,18 +412,54 @@ def test_streams_have_separate_watermarks(db, sql, leased):
 
 def test_completes_backfill_only_when_the_earnings_watermark_reaches_the_window_end(db, sql, leased):
     sql.execute("update fanvue_sync_state set history_start = %s where model_id = %s", (JAN[0], leased.model_id))
-    db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
-            window_start=FEB[0], window_end=FEB[1], completes_backfill=True)  # gap: not complete
+    db.call(
+        "fanvue_ingest_page",
+        items=[],
+        last_page=True,
+        model_id=leased.model_id,
+        worker=leased.worker,
+        stream="earnings",
+        window_start=FEB[0],
+        window_end=FEB[1],
+        completes_backfill=True,
+    )  # gap: not complete
     assert sync_state(sql, leased.model_id)["backfill_completed_at"] is None
-    db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="spending",
-            window_start=JAN[0], window_end=FEB[1], completes_backfill=True)  # spending never completes it
+    db.call(
+        "fanvue_ingest_page",
+        items=[],
+        last_page=True,
+        model_id=leased.model_id,
+        worker=leased.worker,
+        stream="spending",
+        window_start=JAN[0],
+        window_end=FEB[1],
+        completes_backfill=True,
+    )  # spending never completes it
     assert sync_state(sql, leased.model_id)["backfill_completed_at"] is None
-    db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
-            window_start=JAN[0], window_end=FEB[1], completes_backfill=True)
+    db.call(
+        "fanvue_ingest_page",
+        items=[],
+        last_page=True,
+        model_id=leased.model_id,
+        worker=leased.worker,
+        stream="earnings",
+        window_start=JAN[0],
+        window_end=FEB[1],
+        completes_backfill=True,
+    )
     done = sync_state(sql, leased.model_id)["backfill_completed_at"]
     assert done is not None
-    db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
-            window_start=FEB[0], window_end=MAR[1], completes_backfill=True)
+    db.call(
+        "fanvue_ingest_page",
+        items=[],
+        last_page=True,
+        model_id=leased.model_id,
+        worker=leased.worker,
+        stream="earnings",
+        window_start=FEB[0],
+        window_end=MAR[1],
+        completes_backfill=True,
+    )
     assert sync_state(sql, leased.model_id)["backfill_completed_at"] == done  # first completion is kept
 
 
@@ -285,22 +467,45 @@ def test_completes_backfill_only_when_the_earnings_watermark_reaches_the_window_
 
 
 def test_dry_run_reports_and_writes_nothing(db, sql, leased):
-    ingest(db, leased, [item("keep", 100), item("change", 200, order_status="pendingBalance")],
-           window_start=JAN[0], window_end=JAN[1], last_page=True)
-    snapshot = (ledger_rows(sql, leased.model_id), sync_state(sql, leased.model_id),
-                sql.execute("select * from models where id = %s", (leased.model_id,)).fetchone(),
-                sql.execute("select * from fanvue_ledger_daily where model_id = %s order by 2, 3, 4",
-                            (leased.model_id,)).fetchall())
+    ingest(
+        db,
+        leased,
+        [item("keep", 100), item("change", 200, order_status="pendingBalance")],
+        window_start=JAN[0],
+        window_end=JAN[1],
+        last_page=True,
+    )
+    snapshot = (
+        ledger_rows(sql, leased.model_id),
+        sync_state(sql, leased.model_id),
+        sql.execute("select * from models where id = %s", (leased.model_id,)).fetchone(),
+        sql.execute(
+            "select * from fanvue_ledger_daily where model_id = %s order by 2, 3, 4", (leased.model_id,)
+        ).fetchall(),
+    )
     page = [item("keep", 100), item("change", 200, order_status="available"), item("new", 50), item("new", 50)]
-    out = ingest(db, leased, page, window_start=JAN[1], window_end=FEB[1], last_page=True,
-                 completes_backfill=True, dry_run=True, lease_seconds=3000)
+    out = ingest(
+        db,
+        leased,
+        page,
+        window_start=JAN[1],
+        window_end=FEB[1],
+        last_page=True,
+        completes_backfill=True,
+        dry_run=True,
+        lease_seconds=3000,
+    )
     assert out["dry_run"] is True
     assert (out["received"], out["inserted"], out["updated"], out["unchanged"]) == (4, 1, 1, 2)
     assert datetime.fromisoformat(out["watermark"]) == snapshot[1]["watermark"]
-    after = (ledger_rows(sql, leased.model_id), sync_state(sql, leased.model_id),
-             sql.execute("select * from models where id = %s", (leased.model_id,)).fetchone(),
-             sql.execute("select * from fanvue_ledger_daily where model_id = %s order by 2, 3, 4",
-                         (leased.model_id,)).fetchall())
+    after = (
+        ledger_rows(sql, leased.model_id),
+        sync_state(sql, leased.model_id),
+        sql.execute("select * from models where id = %s", (leased.model_id,)).fetchone(),
+        sql.execute(
+            "select * from fanvue_ledger_daily where model_id = %s order by 2, 3, 4", (leased.model_id,)
+        ).fetchall(),
+    )
     assert after == snapshot
     # and the real run reports the same numbers
     real = ingest(db, leased, page, window_start=JAN[1], window_end=FEB[1], last_page=True)
@@ -309,16 +514,32 @@ def test_dry_run_reports_and_writes_nothing(db, sql, leased):
 
 def test_a_window_starting_at_history_start_completes_the_backfill(db, sql, leased):
     sql.execute("update fanvue_sync_state set history_start = %s where model_id = %s", (JAN[0], leased.model_id))
-    db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
-            window_start=JAN[0], window_end=JAN[1])
+    db.call(
+        "fanvue_ingest_page",
+        items=[],
+        last_page=True,
+        model_id=leased.model_id,
+        worker=leased.worker,
+        stream="earnings",
+        window_start=JAN[0],
+        window_end=JAN[1],
+    )
     assert sync_state(sql, leased.model_id)["backfill_completed_at"] is not None
 
 
 def test_an_incremental_window_does_not_complete_the_backfill(db, sql, leased):
     sql.execute("update fanvue_sync_state set history_start = %s where model_id = %s", (JAN[0], leased.model_id))
     sql.execute("update fanvue_sync_state set watermark = %s where model_id = %s", (JAN[1], leased.model_id))
-    db.call("fanvue_ingest_page", items=[], last_page=True, model_id=leased.model_id, worker=leased.worker, stream="earnings",
-            window_start="2026-01-28T00:00:00Z", window_end=FEB[1])
+    db.call(
+        "fanvue_ingest_page",
+        items=[],
+        last_page=True,
+        model_id=leased.model_id,
+        worker=leased.worker,
+        stream="earnings",
+        window_start="2026-01-28T00:00:00Z",
+        window_end=FEB[1],
+    )
     state = sync_state(sql, leased.model_id)
     assert state["watermark"] == ts(sql, FEB[1]) and state["backfill_completed_at"] is None
 
@@ -327,8 +548,14 @@ def test_an_incremental_window_does_not_complete_the_backfill(db, sql, leased):
 
 
 def test_progress_records_the_stored_part_of_an_interrupted_window(db, sql, leased):
-    out = ingest(db, leased, [item("newest", 100, date="2026-01-30T00:00:00Z")], window_start=JAN[0],
-                 window_end=JAN[1], resume_end="2026-01-20T00:00:00Z")
+    out = ingest(
+        db,
+        leased,
+        [item("newest", 100, date="2026-01-30T00:00:00Z")],
+        window_start=JAN[0],
+        window_end=JAN[1],
+        resume_end="2026-01-20T00:00:00Z",
+    )
     assert out["advanced"] is False
     state = sync_state(sql, leased.model_id)
     assert state["history_start"] == ts(sql, JAN[0]) and state["watermark"] is None
@@ -341,25 +568,39 @@ def test_progress_records_the_stored_part_of_an_interrupted_window(db, sql, leas
     assert facts["sync"]["progress"] == work["progress"]
     # a later page moves the resume point; another stream keeps its own
     ingest(db, leased, [], window_start=JAN[0], window_end=JAN[1], resume_end="2026-01-10T00:00:00Z")
-    ingest(db, leased, [], stream="spending", window_start=JAN[0], window_end=JAN[1],
-           resume_end="2026-01-25T00:00:00Z")
+    ingest(db, leased, [], stream="spending", window_start=JAN[0], window_end=JAN[1], resume_end="2026-01-25T00:00:00Z")
     state = sync_state(sql, leased.model_id)
     assert ts(sql, state["progress"]["earnings"]["resume_end"]) == ts(sql, "2026-01-10T00:00:00Z")
     assert set(state["progress"]) == {"earnings", "spending"}
     # the last page closes the window and forgets its progress, not the other stream's
-    ingest(db, leased, [item("oldest", 5, date="2026-01-02T00:00:00Z")], window_start=JAN[0], window_end=JAN[1],
-           last_page=True)
+    ingest(
+        db,
+        leased,
+        [item("oldest", 5, date="2026-01-02T00:00:00Z")],
+        window_start=JAN[0],
+        window_end=JAN[1],
+        last_page=True,
+    )
     state = sync_state(sql, leased.model_id)
     assert set(state["progress"]) == {"spending"} and state["watermark"] == ts(sql, JAN[1])
 
 
 def test_progress_is_not_written_by_dry_runs_or_intruders_and_is_reset_with_history(db, sql, leased):
-    ingest(db, leased, [item("a")], window_start=JAN[0], window_end=JAN[1], resume_end="2026-01-20T00:00:00Z",
-           dry_run=True)
+    ingest(
+        db, leased, [item("a")], window_start=JAN[0], window_end=JAN[1], resume_end="2026-01-20T00:00:00Z", dry_run=True
+    )
     assert sync_state(sql, leased.model_id)["progress"] == {}
     with pytest.raises(Conflict):
-        db.call("fanvue_ingest_page", model_id=leased.model_id, worker="intruder", stream="earnings", items=[],
-                window_start=JAN[0], window_end=JAN[1], resume_end="2026-01-20T00:00:00Z")
+        db.call(
+            "fanvue_ingest_page",
+            model_id=leased.model_id,
+            worker="intruder",
+            stream="earnings",
+            items=[],
+            window_start=JAN[0],
+            window_end=JAN[1],
+            resume_end="2026-01-20T00:00:00Z",
+        )
     assert sync_state(sql, leased.model_id)["progress"] == {}
     ingest(db, leased, [], window_start=JAN[0], window_end=JAN[1], resume_end="2026-01-20T00:00:00Z")
     assert sync_state(sql, leased.model_id)["progress"] != {}

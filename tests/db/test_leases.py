@@ -1,4 +1,5 @@
 """Work distribution: claim/acquire/release leases, due times, history resets, and model lookups."""
+
 from __future__ import annotations
 
 import threading
@@ -35,8 +36,9 @@ def test_claim_returns_due_models_with_their_work_item(db, clean_db):
     assert w["lease_owner"] == "w1" and w["lease_kind"] == "cron" and w["watermark"] is None
     state = sync_state(sql, model)
     assert state["lease_owner"] == "w1" and state["last_attempt_at"] is not None
-    left = sql.execute("select extract(epoch from lease_expires_at - now()) from fanvue_sync_state"
-                       " where model_id = %s", (model,)).fetchone()[0]
+    left = sql.execute(
+        "select extract(epoch from lease_expires_at - now()) from fanvue_sync_state where model_id = %s", (model,)
+    ).fetchone()[0]
     assert 100 < left <= 120
     assert claim(db, "w2") == []  # leased
 
@@ -58,8 +60,7 @@ def test_claim_scope_agency_models_yes_inactive_no(db, clean_db):
     no_uuid = make_model(sql, world.agency_id, "no-uuid", agency_conn)
     sql.execute("update models set fanvue_user_uuid = null where id = %s", (no_uuid,))
     not_due = make_model(sql, world.agency_id, "later", personal)
-    sql.execute("update fanvue_sync_state set next_sync_at = now() + interval '1 hour' where model_id = %s",
-                (not_due,))
+    sql.execute("update fanvue_sync_state set next_sync_at = now() + interval '1 hour' where model_id = %s", (not_due,))
     assert ids(claim(db, "w1")) == sorted([m_personal, *m_agency])
     assert ids(claim(db, "w2", include_not_due=True)) == [not_due]
     assert claim(db, "w3", include_not_due=True) == []
@@ -71,8 +72,10 @@ def test_claim_limit_and_stalest_first(db, clean_db):
     conn = make_connection(sql, world.agency_id)
     models = [make_model(sql, world.agency_id, f"m{i}", conn) for i in range(5)]
     for i, m in enumerate(models):
-        sql.execute("update fanvue_sync_state set next_sync_at = now() - make_interval(mins => %s)"
-                    " where model_id = %s", (10 * (5 - i), m))
+        sql.execute(
+            "update fanvue_sync_state set next_sync_at = now() - make_interval(mins => %s) where model_id = %s",
+            (10 * (5 - i), m),
+        )
     assert ids(claim(db, "w1", limit=2)) == sorted(models[:2])
     assert ids(claim(db, "w2", limit=2)) == sorted(models[2:4])
     assert ids(claim(db, "w3", limit=2)) == [models[4]]
@@ -101,8 +104,9 @@ def test_an_expired_lease_is_reclaimable(db, clean_db):
     _, _, model = new_model(sql)
     assert ids(claim(db, "w1")) == [model]
     assert claim(db, "w2") == []
-    sql.execute("update fanvue_sync_state set lease_expires_at = now() - interval '1 second' where model_id = %s",
-                (model,))
+    sql.execute(
+        "update fanvue_sync_state set lease_expires_at = now() - interval '1 second' where model_id = %s", (model,)
+    )
     work = claim(db, "w2")
     assert ids(work) == [model] and work[0]["lease_owner"] == "w2"
     # and the old holder is fenced out
@@ -132,8 +136,7 @@ def test_concurrent_claims_never_return_the_same_model_twice(clean_db, database_
     world = make_agency(sql)
     personal = make_connection(sql, world.agency_id, "creator")
     agency_conn = make_connection(sql, world.agency_id, "agency")
-    models = {make_model(sql, world.agency_id, f"m{i}", personal if i % 3 == 0 else agency_conn)
-              for i in range(60)}
+    models = {make_model(sql, world.agency_id, f"m{i}", personal if i % 3 == 0 else agency_conn) for i in range(60)}
     workers = 6
     barrier = threading.Barrier(workers)
     claimed: dict[str, list[str]] = {}
@@ -181,8 +184,9 @@ def test_acquire_model(db, sql):
     assert taken["acquired"] is False and taken["holder"] == "a" and taken["lease_kind"] == "force"
     assert sync_state(sql, model)["lease_owner"] == "a"
     assert db.call("fanvue_acquire_model", model_id=model, worker="a")["acquired"] is True  # re-entrant
-    sql.execute("update fanvue_sync_state set lease_expires_at = now() - interval '1 second' where model_id = %s",
-                (model,))
+    sql.execute(
+        "update fanvue_sync_state set lease_expires_at = now() - interval '1 second' where model_id = %s", (model,)
+    )
     assert db.call("fanvue_acquire_model", model_id=model, worker="b", kind="cli")["acquired"] is True
     assert sync_state(sql, model)["lease_owner"] == "b"
 
@@ -194,23 +198,30 @@ def test_acquire_unknown_model(db):
 
 
 def test_release_model_by_the_holder(db, sql, leased):
-    out = db.call("fanvue_release_model", model_id=leased.model_id, worker=leased.worker, outcome="failed",
-                  error="boom", next_sync_seconds=60)
+    out = db.call(
+        "fanvue_release_model",
+        model_id=leased.model_id,
+        worker=leased.worker,
+        outcome="failed",
+        error="boom",
+        next_sync_seconds=60,
+    )
     assert out == {"released": True}
     state = sync_state(sql, leased.model_id)
     assert state["lease_owner"] is None and state["lease_expires_at"] is None
     assert state["last_outcome"] == "failed" and state["last_error"] == "boom" and state["consecutive_failures"] == 1
     assert state["last_success_at"] is None and state["last_error_at"] is not None
-    due_in = sql.execute("select extract(epoch from next_sync_at - now()) from fanvue_sync_state where model_id = %s",
-                         (leased.model_id,)).fetchone()[0]
+    due_in = sql.execute(
+        "select extract(epoch from next_sync_at - now()) from fanvue_sync_state where model_id = %s", (leased.model_id,)
+    ).fetchone()[0]
     assert 50 < due_in <= 60
     db.call("fanvue_acquire_model", model_id=leased.model_id, worker=leased.worker)
-    db.call("fanvue_release_model", model_id=leased.model_id, worker=leased.worker, outcome="ok",
-            next_sync_seconds=-5)
+    db.call("fanvue_release_model", model_id=leased.model_id, worker=leased.worker, outcome="ok", next_sync_seconds=-5)
     state = sync_state(sql, leased.model_id)
     assert state["last_error"] is None and state["consecutive_failures"] == 0 and state["last_success_at"]
-    assert sql.execute("select next_sync_at <= now() from fanvue_sync_state where model_id = %s",
-                       (leased.model_id,)).fetchone()[0]
+    assert sql.execute(
+        "select next_sync_at <= now() from fanvue_sync_state where model_id = %s", (leased.model_id,)
+    ).fetchone()[0]
 
 
 def test_release_by_a_non_holder_changes_nothing(db, sql, leased):
@@ -242,29 +253,46 @@ def test_released_model_is_claimable_again_when_due(db, clean_db):
 
 
 def test_reset_history_by_the_holder_keeps_the_ledger(db, sql, leased):
-    ingest(db, leased, [item("a", 500)], window_start="2026-01-01T00:00:00Z", window_end="2026-02-01T00:00:00Z",
-           last_page=True, completes_backfill=True)
-    ingest(db, leased, [], stream="spending", window_start="2026-01-01T00:00:00Z",
-           window_end="2026-02-01T00:00:00Z", last_page=True)
-    out = db.call("fanvue_reset_history", model_id=leased.model_id, worker=leased.worker,
-                  history_start="2020-01-01T00:00:00Z")
+    ingest(
+        db,
+        leased,
+        [item("a", 500)],
+        window_start="2026-01-01T00:00:00Z",
+        window_end="2026-02-01T00:00:00Z",
+        last_page=True,
+        completes_backfill=True,
+    )
+    ingest(
+        db,
+        leased,
+        [],
+        stream="spending",
+        window_start="2026-01-01T00:00:00Z",
+        window_end="2026-02-01T00:00:00Z",
+        last_page=True,
+    )
+    out = db.call(
+        "fanvue_reset_history", model_id=leased.model_id, worker=leased.worker, history_start="2020-01-01T00:00:00Z"
+    )
     assert out["watermark"] is None and out["spending_watermark"] is None and out["backfill_completed_at"] is None
     assert out["history_start"].startswith("2020-01-01")
     assert out["revenue_gross_cents"] == 500
-    assert sql.execute("select count(*) from fanvue_transactions where model_id = %s",
-                       (leased.model_id,)).fetchone()[0] == 1
+    assert (
+        sql.execute("select count(*) from fanvue_transactions where model_id = %s", (leased.model_id,)).fetchone()[0]
+        == 1
+    )
 
 
 def test_reset_history_is_fenced(db, sql, leased):
     ingest(db, leased, [], window_start="2026-01-01T00:00:00Z", window_end="2026-02-01T00:00:00Z", last_page=True)
     with pytest.raises(Conflict) as err:
-        db.call("fanvue_reset_history", model_id=leased.model_id, worker="intruder",
-                history_start="2020-01-01T00:00:00Z")
+        db.call(
+            "fanvue_reset_history", model_id=leased.model_id, worker="intruder", history_start="2020-01-01T00:00:00Z"
+        )
     assert err.value.code == "FV409"
     assert sync_state(sql, leased.model_id)["watermark"] is not None
     with pytest.raises(Conflict):  # an unknown model cannot be held either
         db.call("fanvue_reset_history", model_id=str(uuid.uuid4()), worker="w", history_start="2020-01-01T00:00:00Z")
-
 
 
 # ---------------------------------------------------------------- lookups
@@ -273,7 +301,7 @@ def test_reset_history_is_fenced(db, sql, leased):
 def test_find_models(db, sql):
     a, conn, m1 = new_model(sql, name="Ava Star")
     m2 = make_model(sql, a.agency_id, "Bella", conn)
-    b, _, foreign = new_model(sql, name="Ava Star")
+    _b, _, foreign = new_model(sql, name="Ava Star")
     found = db.call("fanvue_find_models", agency_id=a.agency_id, name="ava star")
     assert [f["id"] for f in found] == [m1] and found[0]["connection_id"] == conn
     assert set(found[0]) == {"id", "name", "agency_id", "fanvue_user_uuid", "connection_id"}
@@ -294,7 +322,11 @@ def test_find_models(db, sql):
 def test_get_profile(db, sql):
     world = make_agency(sql)
     assert db.call("fanvue_get_profile", user_id=world.admin_id) == {
-        "id": world.admin_id, "agency_id": world.agency_id, "role": "admin", "app_role": "admin"}
+        "id": world.admin_id,
+        "agency_id": world.agency_id,
+        "role": "admin",
+        "app_role": "admin",
+    }
     assert db.call("fanvue_get_profile", user_id=world.member_id)["role"] == "member"
     assert db.call("fanvue_get_profile", user_id=str(uuid.uuid4())) is None
 
@@ -305,26 +337,47 @@ def test_finish_and_claim_records_releases_and_claims_in_one_call(db, clean_db):
     _, _, second = new_model(sql)
     run = db.call("fanvue_start_run", kind="cron", worker="w1")
     started = sql.execute("select now()").fetchone()[0]
-    out = db.call("fanvue_finish_and_claim", worker="w1", kind="cron", lease_seconds=120,
-                  not_attempted_since=started)
+    out = db.call("fanvue_finish_and_claim", worker="w1", kind="cron", lease_seconds=120, not_attempted_since=started)
     assert out["released"] is None
     claimed = out["work"]["model_id"]
     other = second if claimed == first else first
-    out = db.call("fanvue_finish_and_claim", worker="w1", model_id=claimed, run_id=run["id"], outcome="ok",
-                  stats={"fetched": 3, "inserted": 1}, next_sync_seconds=600, kind="cron", lease_seconds=120,
-                  not_attempted_since=started)
+    out = db.call(
+        "fanvue_finish_and_claim",
+        worker="w1",
+        model_id=claimed,
+        run_id=run["id"],
+        outcome="ok",
+        stats={"fetched": 3, "inserted": 1},
+        next_sync_seconds=600,
+        kind="cron",
+        lease_seconds=120,
+        not_attempted_since=started,
+    )
     assert out["released"] is True and out["work"]["model_id"] == other
     assert out["work"]["lease_owner"] == "w1"
     state = sync_state(sql, claimed)
     assert state["lease_owner"] is None and state["last_outcome"] == "ok"
-    row = sql.execute("select outcome, fetched, inserted from sync_run_models where run_id = %s and model_id = %s",
-                      (run["id"], claimed)).fetchone()
+    row = sql.execute(
+        "select outcome, fetched, inserted from sync_run_models where run_id = %s and model_id = %s",
+        (run["id"], claimed),
+    ).fetchone()
     assert row == ("ok", 3, 1)
     # the last model: released, nothing left to claim (the first is not due and was attempted this run)
-    out = db.call("fanvue_finish_and_claim", worker="w1", model_id=other, run_id=run["id"], outcome="failed",
-                  error="boom", next_sync_seconds=0, kind="cron", not_attempted_since=started)
+    out = db.call(
+        "fanvue_finish_and_claim",
+        worker="w1",
+        model_id=other,
+        run_id=run["id"],
+        outcome="failed",
+        error="boom",
+        next_sync_seconds=0,
+        kind="cron",
+        not_attempted_since=started,
+    )
     assert out == {"released": True, "work": None}
     assert sync_state(sql, other)["last_error"] == "boom"
     # a non-holder releases nothing and, without a claim, takes nothing
-    assert db.call("fanvue_finish_and_claim", worker="intruder", model_id=other, outcome="ok",
-                   claim=False) == {"released": False, "work": None}
+    assert db.call("fanvue_finish_and_claim", worker="intruder", model_id=other, outcome="ok", claim=False) == {
+        "released": False,
+        "work": None,
+    }

@@ -3,6 +3,7 @@
 TEST_PG15=1 also runs them on the machine's PostgreSQL 15 (/usr/lib/postgresql/15/bin, or
 TEST_PG15_BIN): a throwaway cluster is initialised in a temp directory on a free port, used, and removed.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,8 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import psycopg
 import pytest
@@ -47,8 +48,12 @@ def empty_database(database_url: str) -> Iterator[str]:
 
 def assert_fully_migrated(url: str) -> None:
     with psycopg.connect(url) as conn:
-        versions = [r[0] for r in conn.execute(
-            "select version from supabase_migrations.schema_migrations order by version").fetchall()]
+        versions = [
+            r[0]
+            for r in conn.execute(
+                "select version from supabase_migrations.schema_migrations order by version"
+            ).fetchall()
+        ]
         assert versions == [p.stem.partition("_")[0] for p in migration_files()]
         for fn in ("fanvue_ingest_page", "fanvue_claim_models", "fanvue_diagnosis_facts"):
             assert conn.execute("select to_regproc(%s) is not null", (f"public.{fn}",)).fetchone()[0], fn
@@ -60,8 +65,9 @@ def test_migration_files_are_ordered_and_named_like_supabase():
     versions = [p.stem.partition("_")[0] for p in files]
     assert all(len(v) == 14 and v.isdigit() for v in versions), versions
     assert versions == sorted(set(versions)), "duplicate or unsorted versions"
-    assert BOOTSTRAP_FILE.exists() and BOOTSTRAP_FILE.parent != files[0].parent, \
+    assert BOOTSTRAP_FILE.exists() and BOOTSTRAP_FILE.parent != files[0].parent, (
         "the local bootstrap must never be pushed to a Supabase project as a migration"
+    )
 
 
 def test_migrations_apply_in_order_without_notices_then_do_nothing(empty_database):
@@ -93,8 +99,12 @@ def test_each_migration_alone_raises_no_notice(empty_database):
 
 def test_cli_migrate_twice_reports_nothing_to_do(empty_database):
     env = {**os.environ, "DATABASE_URL": empty_database}
-    runs = [subprocess.run([sys.executable, "-m", "lib.dev", "migrate"], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=120) for _ in range(2)]
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "lib.dev", "migrate"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        for _ in range(2)
+    ]
     for run in runs:
         assert run.returncode == 0, run.stderr
         assert "notice" not in run.stdout.lower()
@@ -138,18 +148,35 @@ def pg15_url() -> Iterator[str]:
     port = _free_port()
     pg_ctl = [str(PG15_BIN / "pg_ctl"), "-D", str(data)]
     try:
-        subprocess.run([str(PG15_BIN / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"],
-                       check=True, capture_output=True, timeout=120, **run_as)
-        subprocess.run(pg_ctl + ["-w", "-l", str(base / "log"), "-o",
-                                 f"-p {port} -c listen_addresses=127.0.0.1 -k {base} -c fsync=off", "start"],
-                       check=True, capture_output=True, timeout=60, **run_as)
+        subprocess.run(
+            [str(PG15_BIN / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+            **run_as,
+        )
+        subprocess.run(
+            [
+                *pg_ctl,
+                "-w",
+                "-l",
+                str(base / "log"),
+                "-o",
+                f"-p {port} -c listen_addresses=127.0.0.1 -k {base} -c fsync=off",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+            **run_as,
+        )
         admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
         with psycopg.connect(admin, autocommit=True) as conn:
             assert conn.info.server_version // 10000 == 15
             conn.execute("create database fanvue_pg15")
         yield f"postgresql://postgres@127.0.0.1:{port}/fanvue_pg15"
     finally:
-        subprocess.run(pg_ctl + ["-m", "immediate", "stop"], capture_output=True, timeout=60, **run_as)
+        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True, timeout=60, **run_as)
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -169,10 +196,16 @@ def test_migrations_on_debian_postgresql_15(pg15_url):
         database = PostgresDatabase(pg15_url, max_connections=2)
         try:
             assert database.call("fanvue_acquire_model", model_id=model, worker="w")["acquired"]
-            out = database.call("fanvue_ingest_page", model_id=model, worker="w", stream="earnings",
-                                items=[item("a", 100), item("b", -40, kind="refund")],
-                                window_start="2026-01-01T00:00:00Z", window_end="2026-02-01T00:00:00Z",
-                                last_page=True)
+            out = database.call(
+                "fanvue_ingest_page",
+                model_id=model,
+                worker="w",
+                stream="earnings",
+                items=[item("a", 100), item("b", -40, kind="refund")],
+                window_start="2026-01-01T00:00:00Z",
+                window_end="2026-02-01T00:00:00Z",
+                last_page=True,
+            )
             assert out["inserted"] == 2 and out["advanced"] is True
             assert_ledger_consistent(sql, [model])
         finally:

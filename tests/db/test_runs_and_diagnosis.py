@@ -1,8 +1,9 @@
 """Run history (start/record/finish) and fanvue_diagnosis_facts."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,27 +16,49 @@ from tests.db.helpers import ingest, item, new_model
 def test_run_lifecycle(db, sql, leased):
     run = db.call("fanvue_start_run", kind="cron", worker="host:1", budget_seconds=270)
     assert set(run) == {"id", "started_at"}
-    row = sql.execute("select kind, worker, status, budget_seconds, finished_at from sync_runs where id = %s",
-                      (run["id"],)).fetchone()
+    row = sql.execute(
+        "select kind, worker, status, budget_seconds, finished_at from sync_runs where id = %s", (run["id"],)
+    ).fetchone()
     assert row == ("cron", "host:1", "running", 270, None)
-    stats = {"fetched": 10, "inserted": 7, "updated": 1, "unchanged": 2, "revenue_before_cents": 100,
-             "revenue_after_cents": 900, "window_start": "2026-01-01T00:00:00Z",
-             "window_end": "2026-02-01T00:00:00Z"}
-    out = db.call("fanvue_record_run_model", run_id=run["id"], model_id=leased.model_id, outcome="partial",
-                  stats=stats)
+    stats = {
+        "fetched": 10,
+        "inserted": 7,
+        "updated": 1,
+        "unchanged": 2,
+        "revenue_before_cents": 100,
+        "revenue_after_cents": 900,
+        "window_start": "2026-01-01T00:00:00Z",
+        "window_end": "2026-02-01T00:00:00Z",
+    }
+    out = db.call("fanvue_record_run_model", run_id=run["id"], model_id=leased.model_id, outcome="partial", stats=stats)
     assert out == {"run_id": run["id"], "model_id": leased.model_id, "outcome": "partial"}
     # a second record for the same model in the same run accumulates counts and keeps the first start
-    db.call("fanvue_record_run_model", run_id=run["id"], model_id=leased.model_id, outcome="ok",
-            stats={"fetched": 5, "inserted": 5, "revenue_after_cents": 1400, "window_start": "2026-02-01T00:00:00Z",
-                   "window_end": "2026-03-01T00:00:00Z", "error": None})
-    rm = sql.execute("select outcome, fetched, inserted, updated, unchanged, revenue_before_cents,"
-                     " revenue_after_cents, window_start::date::text, window_end::date::text, agency_id::text"
-                     " from sync_run_models where run_id = %s", (run["id"],)).fetchall()
+    db.call(
+        "fanvue_record_run_model",
+        run_id=run["id"],
+        model_id=leased.model_id,
+        outcome="ok",
+        stats={
+            "fetched": 5,
+            "inserted": 5,
+            "revenue_after_cents": 1400,
+            "window_start": "2026-02-01T00:00:00Z",
+            "window_end": "2026-03-01T00:00:00Z",
+            "error": None,
+        },
+    )
+    rm = sql.execute(
+        "select outcome, fetched, inserted, updated, unchanged, revenue_before_cents,"
+        " revenue_after_cents, window_start::date::text, window_end::date::text, agency_id::text"
+        " from sync_run_models where run_id = %s",
+        (run["id"],),
+    ).fetchall()
     assert rm == [("ok", 15, 12, 1, 2, 100, 1400, "2026-01-01", "2026-03-01", leased.world.agency_id)]
     done = db.call("fanvue_finish_run", run_id=run["id"], status="ok", summary={"models": 1}, error=None)
     assert done["id"] == run["id"] and done["status"] == "ok" and done["finished_at"]
-    row = sql.execute("select status, summary, error, finished_at is not null from sync_runs where id = %s",
-                      (run["id"],)).fetchone()
+    row = sql.execute(
+        "select status, summary, error, finished_at is not null from sync_runs where id = %s", (run["id"],)
+    ).fetchone()
     assert row == ("ok", {"models": 1}, None, True)
     db.call("fanvue_finish_run", run_id=run["id"], status="failed", summary=None, error="x")
     assert sql.execute("select summary, error from sync_runs where id = %s", (run["id"],)).fetchone() == ({}, "x")
@@ -44,18 +67,19 @@ def test_run_lifecycle(db, sql, leased):
 def test_record_run_model_with_empty_stats(db, sql, leased):
     run = db.call("fanvue_start_run", kind="force", worker="w")
     db.call("fanvue_record_run_model", run_id=run["id"], model_id=leased.model_id, outcome="dry_run", stats={})
-    assert sql.execute("select fetched, revenue_before_cents, error from sync_run_models where run_id = %s",
-                       (run["id"],)).fetchone() == (0, None, None)
+    assert sql.execute(
+        "select fetched, revenue_before_cents, error from sync_run_models where run_id = %s", (run["id"],)
+    ).fetchone() == (0, None, None)
 
 
 def test_run_functions_with_unknown_ids(db, sql, leased):
     run = db.call("fanvue_start_run", kind="cli", worker="w")
-    assert db.call("fanvue_record_run_model", run_id=run["id"], model_id=str(uuid.uuid4()), outcome="ok",
-                   stats={}) is None
+    assert (
+        db.call("fanvue_record_run_model", run_id=run["id"], model_id=str(uuid.uuid4()), outcome="ok", stats={}) is None
+    )
     assert db.call("fanvue_finish_run", run_id=str(uuid.uuid4()), status="ok") is None
     with pytest.raises(DbError):  # unknown run: foreign key violation, nothing written
-        db.call("fanvue_record_run_model", run_id=str(uuid.uuid4()), model_id=leased.model_id, outcome="ok",
-                stats={})
+        db.call("fanvue_record_run_model", run_id=str(uuid.uuid4()), model_id=leased.model_id, outcome="ok", stats={})
 
 
 def test_run_functions_reject_unknown_kinds_and_statuses(db, sql, leased):
@@ -73,27 +97,39 @@ def test_run_functions_reject_unknown_kinds_and_statuses(db, sql, leased):
 
 
 def recent(days_ago: float) -> str:
-    return (datetime.now(timezone.utc) - timedelta(days=days_ago)).isoformat()
+    return (datetime.now(UTC) - timedelta(days=days_ago)).isoformat()
 
 
 def test_diagnosis_facts_are_consistent_for_both_methods(db, sql, leased):
-    ingest(db, leased, [
-        item("e1", 1000, 800, date=recent(1), order_id="o1", order_status="pendingBalance"),
-        item("e2", 2500, 2000, date=recent(2), source="subscription", order_id="o2", order_status="available"),
-        item("e3", 700, 560, date=recent(200), source="message"),  # old, no order id -> fallback-keyed
-        item("r1", -1000, -800, kind="refund", date=recent(1), order_id="o1"),
-        item("c1", -300, -240, kind="chargeback", date=recent(3), source="message", order_id="o3"),
-    ], window_start=recent(400), window_end=recent(1.5), last_page=True)
+    ingest(
+        db,
+        leased,
+        [
+            item("e1", 1000, 800, date=recent(1), order_id="o1", order_status="pendingBalance"),
+            item("e2", 2500, 2000, date=recent(2), source="subscription", order_id="o2", order_status="available"),
+            item("e3", 700, 560, date=recent(200), source="message"),  # old, no order id -> fallback-keyed
+            item("r1", -1000, -800, kind="refund", date=recent(1), order_id="o1"),
+            item("c1", -300, -240, kind="chargeback", date=recent(3), source="message", order_id="o3"),
+        ],
+        window_start=recent(400),
+        window_end=recent(1.5),
+        last_page=True,
+    )
     run = db.call("fanvue_start_run", kind="cron", worker="w")
-    db.call("fanvue_record_run_model", run_id=run["id"], model_id=leased.model_id, outcome="ok",
-            stats={"fetched": 5, "inserted": 5, "revenue_before_cents": 0, "revenue_after_cents": 4200})
+    db.call(
+        "fanvue_record_run_model",
+        run_id=run["id"],
+        model_id=leased.model_id,
+        outcome="ok",
+        stats={"fetched": 5, "inserted": 5, "revenue_before_cents": 0, "revenue_after_cents": 4200},
+    )
     db.call("fanvue_finish_run", run_id=run["id"], status="ok")
 
     exact = db.call("fanvue_diagnosis_facts", model_id=leased.model_id)
     rollup = db.call("fanvue_diagnosis_facts", model_id=leased.model_id, exact_limit=0)
     assert exact["ledger"]["method"] == "ledger" and rollup["ledger"]["method"] == "daily_rollup"
     numbers = ("gross_cents", "net_cents", "refund_cents", "refund_net_cents", "count", "refund_count")
-    expected = dict(zip(numbers, (4200, 3360, -1300, -1040, 3, 2)))
+    expected = dict(zip(numbers, (4200, 3360, -1300, -1040, 3, 2), strict=False))
     assert {k: exact["ledger"][k] for k in numbers} == expected
     assert {k: rollup["ledger"][k] for k in numbers} == expected
     assert {k: exact["stored"][k] for k in numbers} == expected
@@ -104,12 +140,18 @@ def test_diagnosis_facts_are_consistent_for_both_methods(db, sql, leased):
     assert sum(s["gross_cents"] for s in by_source if s["kind"] == "earning") == 4200
     assert sum(s["count"] for s in by_source) == 5
     assert {(s["kind"], s["source"]) for s in by_source} == {
-        ("earning", "tip"), ("earning", "subscription"), ("earning", "message"), ("refund", "tip"),
-        ("chargeback", "message")}
+        ("earning", "tip"),
+        ("earning", "subscription"),
+        ("earning", "message"),
+        ("refund", "tip"),
+        ("chargeback", "message"),
+    }
     # daily: earnings of the last p_days only
     assert sum(d["gross_cents"] for d in exact["daily"]) == 3500
-    assert sum(d["gross_cents"] for d in db.call("fanvue_diagnosis_facts", model_id=leased.model_id,
-                                                 days=365)["daily"]) == 4200
+    assert (
+        sum(d["gross_cents"] for d in db.call("fanvue_diagnosis_facts", model_id=leased.model_id, days=365)["daily"])
+        == 4200
+    )
     assert exact["pending"] == {"count": 1, "gross_cents": 1000}
     assert exact["after_watermark"] == {"count": 1, "gross_cents": 1000}  # e1 is after the watermark
     assert exact["fallback_keyed"] == 1

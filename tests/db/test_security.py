@@ -4,13 +4,14 @@ Each check runs in its own transaction that switches role the way PostgREST does
 `request.jwt.claims`) and is always rolled back. Lists of tables and functions come from the catalog,
 so tables and functions added later are covered without touching this file.
 """
+
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Optional
 
 import psycopg
 import pytest
@@ -19,9 +20,23 @@ from tests.db.helpers import item
 from tests.factories import World, make_agency, make_connection, make_model
 
 TOKEN_COLUMNS = ("access_token_enc", "refresh_token_enc")
-READABLE_CONNECTION_COLUMNS = ("id", "agency_id", "kind", "fanvue_user_uuid", "fanvue_handle", "expires_at", "scopes",
-                               "status", "status_reason", "last_refresh_at", "last_refresh_outcome", "last_error",
-                               "last_error_at", "created_at", "updated_at")
+READABLE_CONNECTION_COLUMNS = (
+    "id",
+    "agency_id",
+    "kind",
+    "fanvue_user_uuid",
+    "fanvue_handle",
+    "expires_at",
+    "scopes",
+    "status",
+    "status_reason",
+    "last_refresh_at",
+    "last_refresh_outcome",
+    "last_error",
+    "last_error_at",
+    "created_at",
+    "updated_at",
+)
 
 
 @dataclass
@@ -46,9 +61,16 @@ def make_tenant(db, sql, name: str) -> Tenant:
     run = db.call("fanvue_start_run", kind="cron", worker=name)["id"]
     for i, model in enumerate(models):
         assert db.call("fanvue_acquire_model", model_id=model, worker=name)["acquired"]
-        db.call("fanvue_ingest_page", model_id=model, worker=name, stream="earnings",
-                items=[item(f"{name}-{i}-a", 1000), item(f"{name}-{i}-r", -100, kind="refund")],
-                window_start="2026-01-01T00:00:00Z", window_end="2026-02-01T00:00:00Z", last_page=True)
+        db.call(
+            "fanvue_ingest_page",
+            model_id=model,
+            worker=name,
+            stream="earnings",
+            items=[item(f"{name}-{i}-a", 1000), item(f"{name}-{i}-r", -100, kind="refund")],
+            window_start="2026-01-01T00:00:00Z",
+            window_end="2026-02-01T00:00:00Z",
+            last_page=True,
+        )
         db.call("fanvue_record_run_model", run_id=run, model_id=model, outcome="ok", stats={"fetched": 2})
     db.call("fanvue_finish_run", run_id=run, status="ok")
     return Tenant(world, conn, models, run)
@@ -61,14 +83,16 @@ def tenants(db, clean_db) -> Tenants:
     db.call("fanvue_consume_oauth_state", state_id="some-state", expires_at="2099-01-01T00:00:00Z")
     db.call("fanvue_start_run", kind="cron", worker="orphan")  # a run that touched no model
     # an incident per connection, and a deployment-wide one (no agency) that no dashboard user reads
-    sql.execute("insert into fanvue_incidents (kind, subject, agency_id, connection_id)"
-                " select 'needs_reconnect', id::text, agency_id, id from fanvue_connections")
+    sql.execute(
+        "insert into fanvue_incidents (kind, subject, agency_id, connection_id)"
+        " select 'needs_reconnect', id::text, agency_id, id from fanvue_connections"
+    )
     sql.execute("insert into fanvue_incidents (kind, subject) values ('cron_overdue', 'cron')")
     return Tenants(a, b, str(uuid.uuid4()))
 
 
 @contextmanager
-def as_role(conn: psycopg.Connection, role: str, user_id: Optional[str] = None) -> Iterator[psycopg.Connection]:
+def as_role(conn: psycopg.Connection, role: str, user_id: str | None = None) -> Iterator[psycopg.Connection]:
     """One transaction as `role` (with the JWT claims PostgREST would set); always rolled back."""
     with conn.transaction(force_rollback=True):
         conn.execute(f"set local role {role}")
@@ -77,7 +101,7 @@ def as_role(conn: psycopg.Connection, role: str, user_id: Optional[str] = None) 
         yield conn
 
 
-def denied(conn: psycopg.Connection, role: str, statement: str, user_id: Optional[str] = None, params=None) -> bool:
+def denied(conn: psycopg.Connection, role: str, statement: str, user_id: str | None = None, params=None) -> bool:
     try:
         with as_role(conn, role, user_id) as c:
             c.execute(statement, params)
@@ -87,9 +111,13 @@ def denied(conn: psycopg.Connection, role: str, statement: str, user_id: Optiona
 
 
 def public_tables(sql) -> list[str]:
-    return [r[0] for r in sql.execute(
-        "select relname from pg_class where relnamespace = 'public'::regnamespace and relkind in ('r', 'p')"
-        " order by 1").fetchall()]
+    return [
+        r[0]
+        for r in sql.execute(
+            "select relname from pg_class where relnamespace = 'public'::regnamespace and relkind in ('r', 'p')"
+            " order by 1"
+        ).fetchall()
+    ]
 
 
 # what a user of an agency may read, and how to tell which agency a row belongs to
@@ -101,31 +129,43 @@ SCOPED_READS = {
     "fanvue_transactions": "select m.agency_id::text from fanvue_transactions t join models m on m.id = t.model_id",
     "fanvue_sync_state": "select m.agency_id::text from fanvue_sync_state s join models m on m.id = s.model_id",
     "sync_runs": "select distinct rm.agency_id::text, r.id from sync_runs r"
-                 " join sync_run_models rm on rm.run_id = r.id",
+    " join sync_run_models rm on rm.run_id = r.id",
     "sync_run_models": "select agency_id::text from sync_run_models",
     "fanvue_ledger_daily": "select m.agency_id::text from fanvue_ledger_daily d join models m on m.id = d.model_id",
     "fanvue_incidents": "select agency_id::text from fanvue_incidents",
 }
 
 
-SERVICE_ONLY = {"oauth_state_uses", "fanvue_webhook_events", "fanvue_role_map", "fanvue_adoption",
-                "fanvue_probe_cache", "fanvue_throttle", "fanvue_reported_totals"}
+SERVICE_ONLY = {
+    "oauth_state_uses",
+    "fanvue_webhook_events",
+    "fanvue_role_map",
+    "fanvue_adoption",
+    "fanvue_probe_cache",
+    "fanvue_throttle",
+    "fanvue_reported_totals",
+}
 
 
 def test_every_public_table_is_covered_by_these_tests(sql):
-    assert set(public_tables(sql)) == set(SCOPED_READS) | SERVICE_ONLY, \
+    assert set(public_tables(sql)) == set(SCOPED_READS) | SERVICE_ONLY, (
         "a new table: add its tenant scoping to SCOPED_READS"
+    )
 
 
 def test_rls_is_enabled_on_every_public_table(sql):
-    missing = sql.execute("select relname from pg_class where relnamespace = 'public'::regnamespace"
-                          " and relkind in ('r', 'p') and not relrowsecurity").fetchall()
+    missing = sql.execute(
+        "select relname from pg_class where relnamespace = 'public'::regnamespace"
+        " and relkind in ('r', 'p') and not relrowsecurity"
+    ).fetchall()
     assert missing == []
 
 
 def test_no_policy_is_permissive_to_everyone(sql):
-    rows = sql.execute("select tablename, policyname, cmd, roles::text[], qual, with_check from pg_policies"
-                       " where schemaname = 'public'").fetchall()
+    rows = sql.execute(
+        "select tablename, policyname, cmd, roles::text[], qual, with_check from pg_policies"
+        " where schemaname = 'public'"
+    ).fetchall()
     assert rows
     for table, name, cmd, roles, qual, with_check in rows:
         assert (with_check or "").strip().lower() not in ("true", "(true)"), f"{table}.{name}: WITH CHECK (true)"
@@ -135,9 +175,11 @@ def test_no_policy_is_permissive_to_everyone(sql):
 
 
 def test_no_view_in_public_bypasses_rls(sql):
-    views = sql.execute("select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace"
-                        " and c.relkind in ('v', 'm')"
-                        " and not coalesce('security_invoker=true' = any(c.reloptions), false)").fetchall()
+    views = sql.execute(
+        "select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace"
+        " and c.relkind in ('v', 'm')"
+        " and not coalesce('security_invoker=true' = any(c.reloptions), false)"
+    ).fetchall()
     assert views == []
 
 
@@ -204,15 +246,17 @@ WRITES = {
 def test_dashboard_roles_cannot_write_anything(sql, tenants, role):
     user = tenants.a.world.admin_id if role == "authenticated" else None
     for table in public_tables(sql):
-        column = sql.execute("select attname from pg_attribute where attrelid = %s::regclass and attnum > 0"
-                             " and not attisdropped and attgenerated = '' and attidentity = '' order by attnum"
-                             " limit 1", (f"public.{table}",)).fetchone()[0]
+        column = sql.execute(
+            "select attname from pg_attribute where attrelid = %s::regclass and attnum > 0"
+            " and not attisdropped and attgenerated = '' and attidentity = '' order by attnum"
+            " limit 1",
+            (f"public.{table}",),
+        ).fetchone()[0]
         for op, template in WRITES.items():
             statement = template.format(t=f"public.{table}", c=column)
             assert denied(sql, role, statement, user), f"{role} may {op} {table}"
     # including the revenue columns and generated ledger through an own-agency row
-    assert denied(sql, role, "update models set revenue_gross_cents = 0 where id = %s", user,
-                  (tenants.a.model_ids[0],))
+    assert denied(sql, role, "update models set revenue_gross_cents = 0 where id = %s", user, (tenants.a.model_ids[0],))
 
 
 def test_anon_sees_nothing(sql, tenants):
@@ -247,24 +291,30 @@ def test_no_function_is_executable_by_dashboard_roles(sql):
     assert len(functions) >= 25  # the database API and its helpers
     for signature, schema, name in functions:
         allowed = (schema, name) in DASHBOARD_FUNCTIONS
-        assert not sql.execute("select has_function_privilege('anon', %s, 'EXECUTE')", (signature,)).fetchone()[0], \
+        assert not sql.execute("select has_function_privilege('anon', %s, 'EXECUTE')", (signature,)).fetchone()[0], (
             f"anon may execute {signature}"
-        assert sql.execute("select has_function_privilege('authenticated', %s, 'EXECUTE')",
-                           (signature,)).fetchone()[0] is allowed, f"authenticated execute {signature}"
+        )
+        assert (
+            sql.execute("select has_function_privilege('authenticated', %s, 'EXECUTE')", (signature,)).fetchone()[0]
+            is allowed
+        ), f"authenticated execute {signature}"
 
 
 def test_service_role_can_execute_every_function(sql):
     for signature, _schema, _name in sql.execute(FUNCTIONS).fetchall():
-        assert sql.execute("select has_function_privilege('service_role', %s, 'EXECUTE')",
-                           (signature,)).fetchone()[0], signature
+        assert sql.execute("select has_function_privilege('service_role', %s, 'EXECUTE')", (signature,)).fetchone()[
+            0
+        ], signature
 
 
 def test_every_api_function_is_refused_to_dashboard_roles_in_practice(sql, tenants):
     model = tenants.a.model_ids[0]
-    calls = [("fanvue_get_profile(%s)", (tenants.a.world.admin_id,)),
-             ("fanvue_diagnosis_facts(%s)", (model,)),
-             ("fanvue_claim_models('x', 10)", None),
-             ("fanvue_legacy_facts(%s)", (model,))]
+    calls = [
+        ("fanvue_get_profile(%s)", (tenants.a.world.admin_id,)),
+        ("fanvue_diagnosis_facts(%s)", (model,)),
+        ("fanvue_claim_models('x', 10)", None),
+        ("fanvue_legacy_facts(%s)", (model,)),
+    ]
     for role in ("anon", "authenticated"):
         for call, params in calls:
             assert denied(sql, role, f"select public.{call}", tenants.a.world.admin_id, params), (role, call)
@@ -278,8 +328,10 @@ def test_service_role_runs_the_api_end_to_end(sql, tenants):
         c.execute("update fanvue_sync_state set lease_owner = null, next_sync_at = now() - interval '1 minute'")
         claimed = c.execute("select public.fanvue_claim_models('svc', 10)").fetchone()[0]
         assert model in [w["model_id"] for w in claimed]
-        out = c.execute("select public.fanvue_ingest_page(%s, 'svc', 'earnings', %s::jsonb)",
-                        (model, json.dumps([item("svc-1", 5000)]))).fetchone()[0]
+        out = c.execute(
+            "select public.fanvue_ingest_page(%s, 'svc', 'earnings', %s::jsonb)",
+            (model, json.dumps([item("svc-1", 5000)])),
+        ).fetchone()[0]
         assert out["inserted"] == 1
         facts = c.execute("select public.fanvue_diagnosis_facts(%s)", (model,)).fetchone()[0]
         assert facts["ledger"]["gross_cents"] == facts["stored"]["gross_cents"] == 6000
@@ -309,11 +361,20 @@ def test_a_shared_cron_run_does_not_leak_other_agencies_data(db, sql, tenants):
     for tenant in (tenants.a, tenants.b):
         db.call("fanvue_record_run_model", run_id=run, model_id=tenant.model_ids[0], outcome="ok", stats={})
     secret = tenants.b.connection_id
-    db.call("fanvue_finish_run", run_id=run, status="partial", error=f"connection {secret} failed",
-            summary={"token_errors": [{"connection_id": secret, "error": "refresh token rejected by Fanvue"}]})
-    readable = [r[0] for r in sql.execute(
-        "select attname from pg_attribute where attrelid = 'public.sync_runs'::regclass and attnum > 0"
-        " and not attisdropped and has_column_privilege('authenticated', attrelid, attnum, 'SELECT')").fetchall()]
+    db.call(
+        "fanvue_finish_run",
+        run_id=run,
+        status="partial",
+        error=f"connection {secret} failed",
+        summary={"token_errors": [{"connection_id": secret, "error": "refresh token rejected by Fanvue"}]},
+    )
+    readable = [
+        r[0]
+        for r in sql.execute(
+            "select attname from pg_attribute where attrelid = 'public.sync_runs'::regclass and attnum > 0"
+            " and not attisdropped and has_column_privilege('authenticated', attrelid, attnum, 'SELECT')"
+        ).fetchall()
+    ]
     assert "id" in readable
     with as_role(sql, "authenticated", tenants.a.world.admin_id) as c:
         for column in readable:

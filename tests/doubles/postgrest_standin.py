@@ -17,6 +17,7 @@ What it does the way PostgREST does:
   PostgREST's status for the SQLSTATE (400 for most, including our FV404/FV409/FV422);
 - requires `apikey: <key>` and `Authorization: Bearer <key>` equal to the service key (401 otherwise).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -25,7 +26,7 @@ import queue
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Optional
+from typing import Any
 
 RPC_PREFIX = "/rest/v1/rpc/"
 MAX_BODY = 16 * 1024 * 1024
@@ -50,8 +51,7 @@ def _status_for(sqlstate: str) -> int:
         return 503
     if sqlstate == "P0001":
         return 400
-    if sqlstate.startswith(("09", "25", "2D", "38", "39", "3B", "40", "54", "55", "57", "58", "F0", "HV",
-                            "P0", "XX")):
+    if sqlstate.startswith(("09", "25", "2D", "38", "39", "3B", "40", "54", "55", "57", "58", "F0", "HV", "P0", "XX")):
         return 500
     return 400
 
@@ -71,9 +71,9 @@ class PostgrestStandin:
         self.service_key = service_key
         self.role = role
         self.requests = 0
-        self._server: Optional[ThreadingHTTPServer] = None
-        self._thread: Optional[threading.Thread] = None
-        self._idle: "queue.LifoQueue[Any]" = queue.LifoQueue()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
@@ -87,8 +87,9 @@ class PostgrestStandin:
         Handler.standin = standin
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="postgrest-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="postgrest-standin", daemon=True
+        )
         self._thread.start()
         return self.base_url
 
@@ -113,7 +114,7 @@ class PostgrestStandin:
             except queue.Empty:
                 break
 
-    def __enter__(self) -> "PostgrestStandin":
+    def __enter__(self) -> PostgrestStandin:
         self.start()
         return self
 
@@ -139,13 +140,14 @@ class PostgrestStandin:
         else:
             self._idle.put(conn)
 
-    def authorised(self, apikey: Optional[str], authorization: Optional[str]) -> bool:
+    def authorised(self, apikey: str | None, authorization: str | None) -> bool:
         expected = self.service_key.encode()
-        bearer = (authorization or "")
+        bearer = authorization or ""
         if not bearer.startswith("Bearer "):
             return False
-        return (hmac.compare_digest((apikey or "").encode(), expected)
-                and hmac.compare_digest(bearer[len("Bearer "):].encode(), expected))
+        return hmac.compare_digest((apikey or "").encode(), expected) and hmac.compare_digest(
+            bearer[len("Bearer ") :].encode(), expected
+        )
 
     def call(self, function: str, body: dict[str, Any]) -> str:
         """Runs public.<function> with the body's arguments; returns the JSON text of the result."""
@@ -159,17 +161,21 @@ class PostgrestStandin:
                 with conn.cursor() as cur:
                     signature = self._resolve(cur, function, set(body))
                     names = [n for n in signature if n in body]
-                    cur.execute(sql.SQL("select set_config('role', %s, true),"
-                                        " set_config('request.jwt.claims', %s, true)"),
-                                (self.role, json.dumps({"role": self.role})))
+                    cur.execute(
+                        sql.SQL("select set_config('role', %s, true), set_config('request.jwt.claims', %s, true)"),
+                        (self.role, json.dumps({"role": self.role})),
+                    )
                     if names:
-                        query = sql.SQL("select to_jsonb(public.{fn}({args}))::text"
-                                        " from jsonb_to_record(%s) as _({cols})").format(
+                        query = sql.SQL(
+                            "select to_jsonb(public.{fn}({args}))::text from jsonb_to_record(%s) as _({cols})"
+                        ).format(
                             fn=sql.Identifier(function),
-                            args=sql.SQL(", ").join(sql.SQL("{} => _.{}").format(sql.Identifier(n), sql.Identifier(n))
-                                                    for n in names),
-                            cols=sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(signature[n]))
-                                                    for n in names),
+                            args=sql.SQL(", ").join(
+                                sql.SQL("{} => _.{}").format(sql.Identifier(n), sql.Identifier(n)) for n in names
+                            ),
+                            cols=sql.SQL(", ").join(
+                                sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(signature[n])) for n in names
+                            ),
                         )
                         cur.execute(query, (Jsonb(body),))
                     else:
@@ -178,8 +184,13 @@ class PostgrestStandin:
         except psycopg.Error as exc:
             diag = exc.diag
             code = exc.sqlstate or "XX000"
-            raise _RpcError(_status_for(code), code, diag.message_primary or type(exc).__name__,
-                            diag.message_detail, diag.message_hint) from None
+            raise _RpcError(
+                _status_for(code),
+                code,
+                diag.message_primary or type(exc).__name__,
+                diag.message_detail,
+                diag.message_hint,
+            ) from None
         finally:
             self._release(conn)
         text = row[0] if row else None
@@ -194,13 +205,16 @@ class PostgrestStandin:
                 continue
             required = set(names[: nargs - ndefaults])
             if required <= keys <= set(names):
-                return dict(zip(names, types))
+                return dict(zip(names, types, strict=False))
         args = ", ".join(sorted(keys))
-        raise _RpcError(404, "PGRST202",
-                        f"Could not find the function public.{function}({args}) in the schema cache",
-                        f"Searched for the function public.{function} with parameters {args} or with a single "
-                        "unnamed json/jsonb parameter, but no matches were found in the schema cache.",
-                        None)
+        raise _RpcError(
+            404,
+            "PGRST202",
+            f"Could not find the function public.{function}({args}) in the schema cache",
+            f"Searched for the function public.{function} with parameters {args} or with a single "
+            "unnamed json/jsonb parameter, but no matches were found in the schema cache.",
+            None,
+        )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -209,10 +223,10 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "postgrest-standin"
     disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stalls
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet in tests
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def _send(self, status: int, body: Any, *, raw: Optional[str] = None) -> None:
+    def _send(self, status: int, body: Any, *, raw: str | None = None) -> None:
         payload = (raw if raw is not None else json.dumps(body)).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -231,7 +245,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise _RpcError(413, "PGRST413", "request body too large")
         return self.rfile.read(length) if length else b""
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+    def do_POST(self) -> None:
         with self.standin._lock:
             self.standin.requests += 1
         try:
@@ -240,10 +254,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._error(401, "PGRST301", "No suitable key or wrong key type")
                 return
             path = self.path.split("?", 1)[0]
-            if not path.startswith(RPC_PREFIX) or "/" in path[len(RPC_PREFIX):] or len(path) == len(RPC_PREFIX):
+            if not path.startswith(RPC_PREFIX) or "/" in path[len(RPC_PREFIX) :] or len(path) == len(RPC_PREFIX):
                 self._error(404, "PGRST125", f"Invalid path specified in request URL: {path}")
                 return
-            function = path[len(RPC_PREFIX):]
+            function = path[len(RPC_PREFIX) :]
             try:
                 body = json.loads(raw or b"{}")
             except ValueError as exc:
@@ -255,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, None, raw=self.standin.call(function, body))
         except _RpcError as exc:
             self._send(exc.status, exc.body)
-        except Exception as exc:  # noqa: BLE001 - e.g. the database is down: PostgREST answers 503
+        except Exception as exc:
             self._error(503, "PGRST000", "Database connection error", f"{type(exc).__name__}: {exc}")
 
     def _not_served(self) -> None:
@@ -264,10 +278,11 @@ class _Handler(BaseHTTPRequestHandler):
         except _RpcError as exc:
             self._send(exc.status, exc.body)
             return
-        self._error(HTTPStatus.METHOD_NOT_ALLOWED, "PGRST117",
-                    f"the PostgREST stand-in serves only POST {RPC_PREFIX}<function>")
+        self._error(
+            HTTPStatus.METHOD_NOT_ALLOWED, "PGRST117", f"the PostgREST stand-in serves only POST {RPC_PREFIX}<function>"
+        )
 
-    do_GET = do_PUT = do_PATCH = do_DELETE = do_HEAD = _not_served  # noqa: N815
+    do_GET = do_PUT = do_PATCH = do_DELETE = do_HEAD = _not_served
 
 
 __all__ = ["PostgrestStandin"]

@@ -1,11 +1,12 @@
 """The whole system on real sockets: embedded Postgres, the Fanvue sandbox, and every api/ file
 served by the local function server exactly as the local stack serves it."""
+
 from __future__ import annotations
 
 import os
-import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import httpx
 import pytest
@@ -33,13 +34,13 @@ class Stack:
 
         return mint_dashboard_token(user_id, JWT_SECRET, ISSUER)
 
-    def get(self, path: str, user: Optional[str] = None, cron: bool = False, **params: Any) -> httpx.Response:
+    def get(self, path: str, user: str | None = None, cron: bool = False, **params: Any) -> httpx.Response:
         return self.http.get(self.functions + path, params=params, headers=self._headers(user, cron))
 
-    def post(self, path: str, user: Optional[str] = None, cron: bool = False, **params: Any) -> httpx.Response:
+    def post(self, path: str, user: str | None = None, cron: bool = False, **params: Any) -> httpx.Response:
         return self.http.post(self.functions + path, params=params, headers=self._headers(user, cron))
 
-    def _headers(self, user: Optional[str], cron: bool) -> dict[str, str]:
+    def _headers(self, user: str | None, cron: bool) -> dict[str, str]:
         if cron:
             return {"Authorization": f"Bearer {CRON_SECRET}"}
         if user:
@@ -51,18 +52,19 @@ class Stack:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def connect(self, user: str, *, model_id: Optional[str] = None, agency_id: Optional[str] = None,
-                login_hint: Optional[str] = None) -> dict[str, Any]:
+    def connect(
+        self, user: str, *, model_id: str | None = None, agency_id: str | None = None, login_hint: str | None = None
+    ) -> dict[str, Any]:
         from devstack.connect_flow import connect
 
-        return connect(self.functions, self.token(user), model_id=model_id, agency_id=agency_id,
-                       login_hint=login_hint)
+        return connect(self.functions, self.token(user), model_id=model_id, agency_id=agency_id, login_hint=login_hint)
 
 
 def start_stack(database_url: str, sandbox_config: Any) -> Iterator[Stack]:
+    import threading
+
     from devstack.server import FunctionServer
     from fanvue_sandbox import FanvueSandbox
-    import threading
 
     server = FunctionServer(("127.0.0.1", 0))
     functions = server.base_url
@@ -71,13 +73,19 @@ def start_stack(database_url: str, sandbox_config: Any) -> Iterator[Stack]:
     sandbox_url = sandbox.start(host="127.0.0.1", port=0)
     env = {
         "DATABASE_URL": database_url,
-        "FANVUE_API_BASE": sandbox_url, "FANVUE_AUTH_BASE": sandbox_url,
-        "FANVUE_CLIENT_ID": sandbox_config.client_id, "FANVUE_CLIENT_SECRET": sandbox_config.client_secret,
+        "FANVUE_API_BASE": sandbox_url,
+        "FANVUE_AUTH_BASE": sandbox_url,
+        "FANVUE_CLIENT_ID": sandbox_config.client_id,
+        "FANVUE_CLIENT_SECRET": sandbox_config.client_secret,
         "FANVUE_REDIRECT_URI": functions + "/api/auth/fanvue/callback",
         "PUBLIC_BASE_URL": functions,
         "TOKEN_ENCRYPTION_KEY": new_key_text("test1"),
-        "CRON_SECRET": CRON_SECRET, "SUPABASE_JWT_SECRET": JWT_SECRET, "SUPABASE_JWT_ISSUER": ISSUER,
-        "SYNC_CONCURRENCY": "4", "SYNC_MAX_DURATION_S": "120", "SYNC_SAFETY_MARGIN_S": "10",
+        "CRON_SECRET": CRON_SECRET,
+        "SUPABASE_JWT_SECRET": JWT_SECRET,
+        "SUPABASE_JWT_ISSUER": ISSUER,
+        "SYNC_CONCURRENCY": "4",
+        "SYNC_MAX_DURATION_S": "120",
+        "SYNC_SAFETY_MARGIN_S": "10",
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

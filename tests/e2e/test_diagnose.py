@@ -6,6 +6,7 @@ with the right fix while the verdict names it as the root cause. Every staged fa
 (in a `finally`), so the tests stay independent; most then follow the fix the report gave and prove
 that it works. Every response body is scanned for tokens and ciphertext.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,9 +14,10 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 import pytest
@@ -24,9 +26,18 @@ from tests.e2e.helpers import connect_demo
 from tests.factories import make_agency, make_model
 
 PATH = "/api/fanvue/diagnose-revenue"
-CHECK_IDS = {"data_returned", "transactions_exist", "fanvue_responds", "token_valid", "cron_recent",
-             "ledger_equals_stored", "no_duplicate_keys", "backfill_complete", "no_lease_stuck",
-             "revenue_matches_fanvue"}
+CHECK_IDS = {
+    "data_returned",
+    "transactions_exist",
+    "fanvue_responds",
+    "token_valid",
+    "cron_recent",
+    "ledger_equals_stored",
+    "no_duplicate_keys",
+    "backfill_complete",
+    "no_lease_stuck",
+    "revenue_matches_fanvue",
+}
 
 
 # ---------------------------------------------------------------------------------------- fixtures
@@ -63,7 +74,7 @@ def _secrets(sql: psycopg.Connection) -> list[str]:
                 out.append(text)
                 try:
                     out.append(cipher.decrypt(text, purpose))
-                except Exception:  # noqa: BLE001 - a row from another key: its ciphertext still counts
+                except Exception:
                     pass
     return out
 
@@ -74,8 +85,7 @@ def _scan(sql: psycopg.Connection, text: str) -> None:
         assert secret not in text, "a stored token leaked into a response"
 
 
-def diagnose(stack, sql, user: str, *, status: int = 200, headers: dict[str, str] | None = None,
-             **params: Any) -> Any:
+def diagnose(stack, sql, user: str, *, status: int = 200, headers: dict[str, str] | None = None, **params: Any) -> Any:
     """GET diagnose-revenue over HTTP; asserts status, no-store and that no secret leaks."""
     all_headers = {"Authorization": f"Bearer {stack.token(user)}", **(headers or {})}
     response = stack.http.get(stack.functions + PATH, params=params, headers=all_headers)
@@ -98,8 +108,12 @@ def checks(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def assert_healthy(body: dict[str, Any]) -> None:
     failing = {c["id"]: (c["status"], c["evidence"]) for c in body["checks"] if c["status"] != "pass"}
     assert failing == {}, failing
-    assert body["verdict"] == {"status": "healthy", "failing": [], "fix_plan": [],
-                               "root_cause": body["verdict"]["root_cause"]}
+    assert body["verdict"] == {
+        "status": "healthy",
+        "failing": [],
+        "fix_plan": [],
+        "root_cause": body["verdict"]["root_cause"],
+    }
 
 
 def assert_root_cause(body: dict[str, Any], check_id: str, *fix_contains: str) -> dict[str, Any]:
@@ -144,14 +158,18 @@ def env(**values: str) -> Iterator[None]:
 
 
 def connection_of(sql, model_id: str) -> tuple[str, int]:
-    row = sql.execute("select c.id::text, c.token_version from fanvue_connections c join models m "
-                      "on m.connection_id = c.id where m.id = %s", (model_id,)).fetchone()
+    row = sql.execute(
+        "select c.id::text, c.token_version from fanvue_connections c join models m "
+        "on m.connection_id = c.id where m.id = %s",
+        (model_id,),
+    ).fetchone()
     return row[0], row[1]
 
 
 def force_sync(stack, demo, handle: str, **params: Any) -> dict[str, Any]:
-    response = stack.post("/api/fanvue/force-sync-revenue", user=demo["world"].admin_id,
-                          modelId=demo["models"][handle], **params)
+    response = stack.post(
+        "/api/fanvue/force-sync-revenue", user=demo["world"].admin_id, modelId=demo["models"][handle], **params
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -168,10 +186,13 @@ def _rebuild_totals(sql, model_id: str) -> None:
     """Test cleanup only: totals and daily roll-up recomputed from the ledger."""
     sql.execute("select public.fanvue_recompute_revenue(%s)", (model_id,))
     sql.execute("delete from fanvue_ledger_daily where model_id = %s", (model_id,))
-    sql.execute("""insert into fanvue_ledger_daily (model_id, day, kind, source, item_count, gross_cents, net_cents)
+    sql.execute(
+        """insert into fanvue_ledger_daily (model_id, day, kind, source, item_count, gross_cents, net_cents)
                    select model_id, (transaction_date at time zone 'UTC')::date, kind, source,
                           count(*), sum(gross_cents), sum(net_cents)
-                     from fanvue_transactions where model_id = %s group by 1, 2, 3, 4""", (model_id,))
+                     from fanvue_transactions where model_id = %s group by 1, 2, 3, 4""",
+        (model_id,),
+    )
 
 
 # ---------------------------------------------------------------------------------- healthy model
@@ -184,8 +205,10 @@ def test_freshly_synced_models_pass_every_check(stack, demo, sql):
         assert revenue["discrepancy_cents"] == 0 and revenue["ledger"]["method"] == "ledger"
         assert revenue["stored"]["gross_cents"] == revenue["ledger"]["gross_cents"] > 0
         assert revenue["transaction_count"] > 0 and revenue["first_transaction_at"] < revenue["last_transaction_at"]
-        assert sum(s["gross_cents"] for s in revenue["by_source"] if s["kind"] == "earning") == \
-            revenue["ledger"]["gross_cents"]
+        assert (
+            sum(s["gross_cents"] for s in revenue["by_source"] if s["kind"] == "earning")
+            == revenue["ledger"]["gross_cents"]
+        )
         fanvue = body["fanvue"]
         assert fanvue["status_code"] == 200 and fanvue["api_version_accepted"] is True
         assert fanvue["since_watermark_gross_cents"] == 0
@@ -197,8 +220,9 @@ def test_freshly_synced_models_pass_every_check(stack, demo, sql):
         assert body["sync"]["last_cron_run"]["kind"] == "cron" and body["sync"]["lease"]["held"] is False
         assert body["daily"] and any(d["fanvue_cents"] for d in body["daily"])
         # the chart's two series agree day by day for a healthy model
-        assert all(d["ledger_cents"] == (d["fanvue_cents"] or 0) for d in body["daily"]
-                   if d["fanvue_cents"] is not None), [d for d in body["daily"] if d["ledger_cents"] != d["fanvue_cents"]]
+        assert all(
+            d["ledger_cents"] == (d["fanvue_cents"] or 0) for d in body["daily"] if d["fanvue_cents"] is not None
+        ), [d for d in body["daily"] if d["ledger_cents"] != d["fanvue_cents"]]
 
 
 @pytest.mark.parametrize("reading", ["paid", "all"])
@@ -235,29 +259,35 @@ def test_refunds_kept_as_rows_explain_a_net_account_total(stack, demo, sql):
     body = report(stack, sql, demo, "dora", probe="false")
     refunds = body["revenue"]["ledger"]["refund_cents"]
     assert refunds < 0 and body["revenue"]["ledger"]["refund_count"] > 0
+    from lib.db import get_database
     from lib.diagnose.checks import reconcile_figure
     from lib.diagnose.probe import ProbeReport
-    from lib.db import get_database
 
     db = get_database()
     facts = db.call("fanvue_diagnosis_facts", model_id=demo["models"]["dora"])
-    reconcile = db.call("fanvue_reconcile_candidates", model_id=demo["models"]["dora"],
-                        as_of=datetime.now(timezone.utc).isoformat())
+    reconcile = db.call(
+        "fanvue_reconcile_candidates", model_id=demo["models"]["dora"], as_of=datetime.now(UTC).isoformat()
+    )
     ledger, pending = facts["ledger"]["gross_cents"], facts["pending"]["gross_cents"]
-    status, evidence, cand = reconcile_figure("Fanvue account total", ledger - pending + refunds, facts,
-                                              ProbeReport(attempted=True), reconcile)
+    status, evidence, cand = reconcile_figure(
+        "Fanvue account total", ledger - pending + refunds, facts, ProbeReport(attempted=True), reconcile
+    )
     assert status == "pass" and cand["excludes_pending"] and cand["nets_refunds"], evidence
     assert "refunds/chargebacks" in evidence and "kept as separate rows" in evidence
-    status, evidence, _ = reconcile_figure("Fanvue account total", ledger - pending + refunds - 1, facts,
-                                           ProbeReport(attempted=True), reconcile)
+    status, evidence, _ = reconcile_figure(
+        "Fanvue account total", ledger - pending + refunds - 1, facts, ProbeReport(attempted=True), reconcile
+    )
     assert status == "fail" and "is not explained by the data we hold" in evidence
 
 
 def test_an_unexplained_account_total_still_fails(stack, demo, sql):
     """A difference no combination of pending items, refunds or late items explains fails the check."""
     model = demo["models"]["cleo"]
-    row = sql.execute("select id, gross_cents from fanvue_transactions where model_id = %s and kind = 'earning' "
-                      "and order_status = 'availableForPayout' order by transaction_date limit 1", (model,)).fetchone()
+    row = sql.execute(
+        "select id, gross_cents from fanvue_transactions where model_id = %s and kind = 'earning' "
+        "and order_status = 'availableForPayout' order by transaction_date limit 1",
+        (model,),
+    ).fetchone()
     sql.execute("update fanvue_transactions set gross_cents = gross_cents + 777 where id = %s", (row[0],))
     try:
         body = report(stack, sql, demo, "cleo")
@@ -274,15 +304,16 @@ def test_an_unexplained_account_total_still_fails(stack, demo, sql):
 def test_expired_access_token_is_refreshed_once_and_passes(stack, demo, sql):
     connection_id, version = connection_of(sql, demo["models"]["ava"])
     refreshes = stack.sandbox.stats()["refreshes"]
-    sql.execute("update fanvue_connections set expires_at = now() - interval '1 minute' where id = %s",
-                (connection_id,))
+    sql.execute(
+        "update fanvue_connections set expires_at = now() - interval '1 minute' where id = %s", (connection_id,)
+    )
     bodies: list[dict[str, Any]] = []
     errors: list[BaseException] = []
 
     def run(handle: str) -> None:
         try:
             bodies.append(report(stack, sql, demo, handle))
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
+        except BaseException as exc:
             errors.append(exc)
 
     # three models on one agency connection, diagnosed at once: one refresh, not three
@@ -296,8 +327,11 @@ def test_expired_access_token_is_refreshed_once_and_passes(stack, demo, sql):
         assert_healthy(body)
     assert any("refreshed now" in checks(b)["token_valid"]["evidence"] for b in bodies)
     assert stack.sandbox.stats()["refreshes"] == refreshes + 1
-    row = sql.execute("select token_version, expires_at > now() + interval '10 minutes', status "
-                      "from fanvue_connections where id = %s", (connection_id,)).fetchone()
+    row = sql.execute(
+        "select token_version, expires_at > now() + interval '10 minutes', status "
+        "from fanvue_connections where id = %s",
+        (connection_id,),
+    ).fetchone()
     assert row == (version + 1, True, "active")
     refreshed = [b for b in bodies if b["connection"]["refreshed_by_probe"]]
     assert refreshed and refreshed[0]["connection"]["seconds_left"] > 600
@@ -310,8 +344,9 @@ def test_revoked_grant_fails_token_valid_with_reconnect_link(stack, demo, sql, e
     try:
         stack.sandbox.set_faults(revoke_grant="dora")
         if expired:
-            sql.execute("update fanvue_connections set expires_at = now() - interval '1 minute' where id = %s",
-                        (connection_id,))
+            sql.execute(
+                "update fanvue_connections set expires_at = now() - interval '1 minute' where id = %s", (connection_id,)
+            )
         body = report(stack, sql, demo, "dora")
         check = assert_root_cause(body, "token_valid", "/api/auth/fanvue/connect?", f"modelId={dora}")
         assert "rejected" in check["evidence"] and "reconnect" in check["evidence"]
@@ -340,10 +375,14 @@ def test_model_without_connection_fails_token_valid(stack, demo, sql):
 
 
 # ------------------------------------------------------------------------------- fanvue_responds
-@pytest.mark.parametrize("plan, evidence", [
-    ({"error_5xx": {"count": 1000, "status": 503}}, "HTTP 503"),
-    ({"drop": {"count": 1000}}, "no answer"),
-], ids=["5xx", "connection-dropped"])
+@pytest.mark.parametrize(
+    "plan, evidence",
+    [
+        ({"error_5xx": {"count": 1000, "status": 503}}, "HTTP 503"),
+        ({"drop": {"count": 1000}}, "no answer"),
+    ],
+    ids=["5xx", "connection-dropped"],
+)
 def test_fanvue_down_fails_fanvue_responds(stack, demo, sql, plan, evidence):
     with faults(stack, **plan):
         body = report(stack, sql, demo, "ava")
@@ -356,12 +395,16 @@ def test_fanvue_down_fails_fanvue_responds(stack, demo, sql, plan, evidence):
     assert_healthy(report(stack, sql, demo, "ava"))
 
 
-@pytest.mark.parametrize("plan", [{"error_5xx": {"count": 1000, "status": 503}}, {"drop": {"count": 1000}}],
-                         ids=["5xx", "connection-dropped"])
+@pytest.mark.parametrize(
+    "plan",
+    [{"error_5xx": {"count": 1000, "status": 503}}, {"drop": {"count": 1000}}],
+    ids=["5xx", "connection-dropped"],
+)
 def test_fanvue_down_while_a_token_is_due_blames_fanvue_not_the_token(stack, demo, sql, plan):
     connection_id, version = connection_of(sql, demo["models"]["dora"])
-    sql.execute("update fanvue_connections set expires_at = now() - interval '1 minute' where id = %s",
-                (connection_id,))
+    sql.execute(
+        "update fanvue_connections set expires_at = now() - interval '1 minute' where id = %s", (connection_id,)
+    )
     with faults(stack, path_regex=".", **plan):  # the API and the token endpoint alike
         body = report(stack, sql, demo, "dora")
     check = assert_root_cause(body, "fanvue_responds", "Fanvue is unreachable or failing")
@@ -386,13 +429,17 @@ def test_hanging_fanvue_is_cut_by_the_probe_timeout(stack, demo, sql):
 
 # ----------------------------------------------------------------------------------- cron_recent
 def test_cron_not_run_recently_fails_cron_recent(stack, demo, sql):
-    sql.execute("update sync_runs set started_at = started_at - interval '3 hours', "
-                "finished_at = finished_at - interval '3 hours' where kind in ('cron', 'reconcile')")
+    sql.execute(
+        "update sync_runs set started_at = started_at - interval '3 hours', "
+        "finished_at = finished_at - interval '3 hours' where kind in ('cron', 'reconcile')"
+    )
     try:
         body = report(stack, sql, demo, "bella")
     finally:
-        sql.execute("update sync_runs set started_at = started_at + interval '3 hours', "
-                    "finished_at = finished_at + interval '3 hours' where kind in ('cron', 'reconcile')")
+        sql.execute(
+            "update sync_runs set started_at = started_at + interval '3 hours', "
+            "finished_at = finished_at + interval '3 hours' where kind in ('cron', 'reconcile')"
+        )
     check = assert_root_cause(body, "cron_recent", "CRON_SECRET", "Vercel cron logs")
     assert "min ago" in check["evidence"]
     assert body["verdict"]["failing"] == ["cron_recent"]
@@ -416,13 +463,17 @@ def test_cron_never_ran_fails_cron_recent(stack, demo, sql):
 def test_cron_runs_but_model_not_synced_fails_cron_recent(stack, demo, sql):
     model = demo["models"]["cleo"]
     before = sql.execute("select last_success_at from fanvue_sync_state where model_id = %s", (model,)).fetchone()[0]
-    sql.execute("update fanvue_sync_state set last_success_at = now() - interval '5 hours', "
-                "last_error = 'HTTP 503 from Fanvue' where model_id = %s", (model,))
+    sql.execute(
+        "update fanvue_sync_state set last_success_at = now() - interval '5 hours', "
+        "last_error = 'HTTP 503 from Fanvue' where model_id = %s",
+        (model,),
+    )
     try:
         body = report(stack, sql, demo, "cleo")
     finally:
-        sql.execute("update fanvue_sync_state set last_success_at = %s, last_error = null where model_id = %s",
-                    (before, model))
+        sql.execute(
+            "update fanvue_sync_state set last_success_at = %s, last_error = null where model_id = %s", (before, model)
+        )
     check = assert_root_cause(body, "cron_recent", f"force-sync-revenue?modelId={model}")
     assert "but this model last synced" in check["evidence"] and "HTTP 503 from Fanvue" in check["evidence"]
     assert body["sync"]["cron_overdue_for_model"] is True
@@ -434,14 +485,20 @@ def drifted_row(sql, model_id: str) -> Iterator[int]:
     """The newest earning's amount changed behind the trigger's back (stored total now stale)."""
     row_id, gross, net = sql.execute(
         "select id, gross_cents, net_cents from fanvue_transactions where model_id = %s and kind = 'earning' "
-        "order by transaction_date desc limit 1", (model_id,)).fetchone()
-    _with_trigger_off(sql, "update fanvue_transactions set gross_cents = gross_cents + 1234, "
-                           "net_cents = net_cents + 1000 where id = %s", (row_id,))
+        "order by transaction_date desc limit 1",
+        (model_id,),
+    ).fetchone()
+    _with_trigger_off(
+        sql,
+        "update fanvue_transactions set gross_cents = gross_cents + 1234, net_cents = net_cents + 1000 where id = %s",
+        (row_id,),
+    )
     try:
         yield 1234
     finally:
-        _with_trigger_off(sql, "update fanvue_transactions set gross_cents = %s, net_cents = %s where id = %s",
-                          (gross, net, row_id))
+        _with_trigger_off(
+            sql, "update fanvue_transactions set gross_cents = %s, net_cents = %s where id = %s", (gross, net, row_id)
+        )
         _rebuild_totals(sql, model_id)
 
 
@@ -468,13 +525,16 @@ def test_force_sync_repairs_a_stored_total_that_differs_from_the_ledger(stack, d
 # ----------------------------------------------------------------------------- backfill_complete
 def test_incomplete_backfill_fails_backfill_complete_with_progress(stack, demo, sql):
     model = demo["models"]["cleo"]
-    saved = sql.execute("select backfill_completed_at, progress, watermark from fanvue_sync_state "
-                        "where model_id = %s", (model,)).fetchone()
-    start, end = datetime(2024, 1, 1, tzinfo=timezone.utc), saved[2]
+    saved = sql.execute(
+        "select backfill_completed_at, progress, watermark from fanvue_sync_state where model_id = %s", (model,)
+    ).fetchone()
+    start, end = datetime(2024, 1, 1, tzinfo=UTC), saved[2]
     resume = end - (end - start) * 0.4  # pages run newest first: 40% of the window is stored
     progress = {"earnings": {"start": start.isoformat(), "end": end.isoformat(), "resume_end": resume.isoformat()}}
-    sql.execute("update fanvue_sync_state set backfill_completed_at = null, progress = %s::jsonb "
-                "where model_id = %s", (psycopg.types.json.Jsonb(progress), model))
+    sql.execute(
+        "update fanvue_sync_state set backfill_completed_at = null, progress = %s::jsonb where model_id = %s",
+        (psycopg.types.json.Jsonb(progress), model),
+    )
     try:
         body = report(stack, sql, demo, "cleo", probe="false")
         check = assert_root_cause(body, "backfill_complete", f"force-sync-revenue?modelId={model}&full=true")
@@ -483,9 +543,12 @@ def test_incomplete_backfill_fails_backfill_complete_with_progress(stack, demo, 
         # the fix the report gives finishes it
         assert force_sync(stack, demo, "cleo", full="true")["outcome"] == "ok"
     finally:
-        sql.execute("update fanvue_sync_state set backfill_completed_at = coalesce(backfill_completed_at, %s), "
-                    "progress = case when backfill_completed_at is null then %s::jsonb else progress end "
-                    "where model_id = %s", (saved[0], psycopg.types.json.Jsonb(saved[1]), model))
+        sql.execute(
+            "update fanvue_sync_state set backfill_completed_at = coalesce(backfill_completed_at, %s), "
+            "progress = case when backfill_completed_at is null then %s::jsonb else progress end "
+            "where model_id = %s",
+            (saved[0], psycopg.types.json.Jsonb(saved[1]), model),
+        )
     assert_healthy(report(stack, sql, demo, "cleo"))
 
 
@@ -493,25 +556,34 @@ def test_incomplete_backfill_fails_backfill_complete_with_progress(stack, demo, 
 def test_stuck_lease_fails_no_lease_stuck_and_force_sync_reclaims_it(stack, demo, sql):
     model = demo["models"]["ava"]
     try:
-        sql.execute("update fanvue_sync_state set lease_owner = 'cron:host-a:4242:1:abc', lease_kind = 'cron', "
-                    "last_attempt_at = now(), updated_at = now(), "
-                    "lease_expires_at = now() + interval '5 minutes' where model_id = %s", (model,))
+        sql.execute(
+            "update fanvue_sync_state set lease_owner = 'cron:host-a:4242:1:abc', lease_kind = 'cron', "
+            "last_attempt_at = now(), updated_at = now(), "
+            "lease_expires_at = now() + interval '5 minutes' where model_id = %s",
+            (model,),
+        )
         live = report(stack, sql, demo, "ava", probe="false")
         check = checks(live)["no_lease_stuck"]
         assert check["status"] == "pass" and "a cron sync holds this model until" in check["evidence"], check
         assert "host-a" not in str(live) and "4242" not in str(live)  # no worker host or pid, ever
 
-        sql.execute("update fanvue_sync_state set lease_expires_at = now() - interval '10 minutes' "
-                    "where model_id = %s", (model,))
+        sql.execute(
+            "update fanvue_sync_state set lease_expires_at = now() - interval '10 minutes' where model_id = %s",
+            (model,),
+        )
         body = report(stack, sql, demo, "ava")
-        check = assert_root_cause(body, "no_lease_stuck", "next cron run takes the model over",
-                                  f"force-sync-revenue?modelId={model}")
+        check = assert_root_cause(
+            body, "no_lease_stuck", "next cron run takes the model over", f"force-sync-revenue?modelId={model}"
+        )
         assert "without being released" in check["evidence"] and "host-a" not in str(body)
         assert body["sync"]["lease"]["held"] is True and "holder" not in body["sync"]["lease"]
         force_sync(stack, demo, "ava")  # the fix: an expired lease is taken over, not waited on
     finally:
-        sql.execute("update fanvue_sync_state set lease_owner = null, lease_kind = null, lease_expires_at = null "
-                    "where model_id = %s and lease_owner like 'cron:host-a:%%'", (model,))
+        sql.execute(
+            "update fanvue_sync_state set lease_owner = null, lease_kind = null, lease_expires_at = null "
+            "where model_id = %s and lease_owner like 'cron:host-a:%%'",
+            (model,),
+        )
     assert_healthy(report(stack, sql, demo, "ava"))
 
 
@@ -521,13 +593,18 @@ def test_a_dead_worker_lease_says_when_it_frees_instead_of_is_running(stack, dem
     expires and what happens then, and does not suggest a force-sync that would be refused."""
     model = demo["models"]["bella"]
     try:
-        sql.execute("update fanvue_sync_state set lease_owner = 'cron:host-b:999:1:def', lease_kind = 'cron', "
-                    "last_attempt_at = now() - interval '4 minutes', updated_at = now() - interval '4 minutes', "
-                    "lease_expires_at = now() + interval '2 minutes' where model_id = %s", (model,))
+        sql.execute(
+            "update fanvue_sync_state set lease_owner = 'cron:host-b:999:1:def', lease_kind = 'cron', "
+            "last_attempt_at = now() - interval '4 minutes', updated_at = now() - interval '4 minutes', "
+            "lease_expires_at = now() + interval '2 minutes' where model_id = %s",
+            (model,),
+        )
         body = report(stack, sql, demo, "bella", probe="false")
         check = checks(body)["no_lease_stuck"]
         assert check["status"] == "warn", check
-        assert "a cron sync claimed this model at" in check["evidence"] and "has not reported since" in check["evidence"]
+        assert (
+            "a cron sync claimed this model at" in check["evidence"] and "has not reported since" in check["evidence"]
+        )
         assert "its lease expires at" in check["evidence"]
         assert "after which the next cron run or force-sync takes over" in check["evidence"]
         assert "is running" not in check["evidence"] and "force-sync-revenue" not in (check["fix"] or "")
@@ -535,22 +612,32 @@ def test_a_dead_worker_lease_says_when_it_frees_instead_of_is_running(stack, dem
         refused = stack.post("/api/fanvue/force-sync-revenue", user=demo["world"].admin_id, modelId=model)
         assert refused.status_code == 409  # what the diagnosis warned about
     finally:
-        sql.execute("update fanvue_sync_state set lease_owner = null, lease_kind = null, lease_expires_at = null "
-                    "where model_id = %s and lease_owner like 'cron:host-b:%%'", (model,))
+        sql.execute(
+            "update fanvue_sync_state set lease_owner = null, lease_kind = null, lease_expires_at = null "
+            "where model_id = %s and lease_owner like 'cron:host-b:%%'",
+            (model,),
+        )
 
 
 def test_last_cron_run_shows_only_this_agencys_models(stack, demo, sql):
     """Another agency's failing model in the same cron run: its error never reaches this agency."""
     other = make_agency(sql, "Other agency")
     foreign = make_model(sql, other.agency_id, "Secret Sasha")
-    run = sql.execute("select r.id from sync_runs r join sync_run_models rm on rm.run_id = r.id "
-                      "where r.kind = 'cron' and rm.agency_id = %s order by r.started_at desc limit 1",
-                      (demo["world"].agency_id,)).fetchone()[0]
-    later = sql.execute("insert into sync_runs (kind, worker, status, started_at, finished_at, error) "
-                        "values ('cron', 'cron:host-z:1', 'partial', now(), now(), 'Secret Sasha: token of agency Z "
-                        "revoked') returning id").fetchone()[0]
-    sql.execute("insert into sync_run_models (run_id, model_id, agency_id, outcome, error) values "
-                "(%s, %s, %s, 'failed', 'Secret Sasha: HTTP 401 for agency Z')", (later, foreign, other.agency_id))
+    run = sql.execute(
+        "select r.id from sync_runs r join sync_run_models rm on rm.run_id = r.id "
+        "where r.kind = 'cron' and rm.agency_id = %s order by r.started_at desc limit 1",
+        (demo["world"].agency_id,),
+    ).fetchone()[0]
+    later = sql.execute(
+        "insert into sync_runs (kind, worker, status, started_at, finished_at, error) "
+        "values ('cron', 'cron:host-z:1', 'partial', now(), now(), 'Secret Sasha: token of agency Z "
+        "revoked') returning id"
+    ).fetchone()[0]
+    sql.execute(
+        "insert into sync_run_models (run_id, model_id, agency_id, outcome, error) values "
+        "(%s, %s, %s, 'failed', 'Secret Sasha: HTTP 401 for agency Z')",
+        (later, foreign, other.agency_id),
+    )
     sql.execute("update sync_runs set error = 'Secret Sasha failed' where id = %s", (run,))
     try:
         body = report(stack, sql, demo, "ava", probe="false")
@@ -588,9 +675,12 @@ def test_sales_newer_than_the_watermark_only_warn(stack, demo, sql):
 
 def test_missing_ledger_rows_fail_revenue_matches_fanvue(stack, demo, sql):
     model = demo["models"]["bella"]
-    lost = sql.execute("""delete from fanvue_transactions where id in (
+    lost = sql.execute(
+        """delete from fanvue_transactions where id in (
                             select id from fanvue_transactions where model_id = %s and kind = 'earning'
-                             order by transaction_date limit 3) returning gross_cents""", (model,)).fetchall()
+                             order by transaction_date limit 3) returning gross_cents""",
+        (model,),
+    ).fetchall()
     lost_cents = sum(r[0] for r in lost)
     try:
         body = report(stack, sql, demo, "bella")

@@ -2,9 +2,11 @@
 defaults: probe diagnoses (cache, per-connection cap, no probe while a sync holds the model), forced
 refreshes and back-to-back full force-syncs (429 with Retry-After). Requests are counted at the
 sandbox."""
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -61,7 +63,7 @@ def test_without_cache_the_cap_bounds_live_probes_per_connection(stack, demo, sq
     live = [b for b in bodies if b["fanvue"]["source"] == "live"]
     assert len(live) == DEFAULTS.diagnose_probes_per_min  # ava, bella, cleo share the agency connection
     assert _requests(stack) - before == sum(b["fanvue"]["requests"] for b in live) <= 5 * len(live)
-    capped = bodies[len(live):]
+    capped = bodies[len(live) :]
     for body in capped:
         assert body["fanvue"]["source"] == "cache", body["fanvue"]
         assert "live probes of this connection in the last 60 s" in body["fanvue"]["note"]
@@ -70,14 +72,20 @@ def test_without_cache_the_cap_bounds_live_probes_per_connection(stack, demo, sq
 
 def test_no_live_probe_while_a_sync_holds_the_model(stack, demo, sql):
     model = demo["models"]["dora"]
-    sql.execute("update fanvue_sync_state set lease_owner = 'cron:x', lease_kind = 'cron', last_attempt_at = now(), "
-                "updated_at = now(), lease_expires_at = now() + interval '5 minutes' where model_id = %s", (model,))
+    sql.execute(
+        "update fanvue_sync_state set lease_owner = 'cron:x', lease_kind = 'cron', last_attempt_at = now(), "
+        "updated_at = now(), lease_expires_at = now() + interval '5 minutes' where model_id = %s",
+        (model,),
+    )
     try:
         before = _requests(stack)
         body = _diagnose(stack, demo, "dora")
     finally:
-        sql.execute("update fanvue_sync_state set lease_owner = null, lease_kind = null, lease_expires_at = null "
-                    "where model_id = %s", (model,))
+        sql.execute(
+            "update fanvue_sync_state set lease_owner = null, lease_kind = null, lease_expires_at = null "
+            "where model_id = %s",
+            (model,),
+        )
     assert _requests(stack) == before
     assert "a sync (cron) holds this model until" in body["fanvue"]["note"]
     check = {c["id"]: c for c in body["checks"]}["fanvue_responds"]
@@ -97,16 +105,23 @@ def test_forced_refresh_twice_is_refused_with_429(stack, demo, sql):
     admin = demo["world"].admin_id
     first = stack.post("/api/auth/fanvue/refresh", user=admin, connectionId=connection_id, force="true")
     assert first.status_code == 200 and first.json()["refreshed"] is True, first.text
-    tokens = sql.execute("select access_token_enc, refresh_token_enc, token_version from fanvue_connections "
-                         "where id = %s", (connection_id,)).fetchone()
+    tokens = sql.execute(
+        "select access_token_enc, refresh_token_enc, token_version from fanvue_connections where id = %s",
+        (connection_id,),
+    ).fetchone()
     refreshes = stack.sandbox.stats()["refreshes"]
     second = stack.post("/api/auth/fanvue/refresh", user=admin, connectionId=connection_id, force="true")
     assert second.status_code == 429, second.text
     error = second.json()["error"]
     assert error["code"] == "refresh_too_soon" and "REFRESH_FORCE_MIN_INTERVAL_S" in error["message"]
     assert 0 < error["retry_after_s"] <= 60 and second.headers["Retry-After"] == str(error["retry_after_s"])
-    assert sql.execute("select access_token_enc, refresh_token_enc, token_version from fanvue_connections "
-                       "where id = %s", (connection_id,)).fetchone() == tokens
+    assert (
+        sql.execute(
+            "select access_token_enc, refresh_token_enc, token_version from fanvue_connections where id = %s",
+            (connection_id,),
+        ).fetchone()
+        == tokens
+    )
     assert stack.sandbox.stats()["refreshes"] == refreshes
     # without force it is still answered (nothing is due, nothing rotates)
     plain = stack.post("/api/auth/fanvue/refresh", user=admin, connectionId=connection_id)

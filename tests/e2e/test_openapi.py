@@ -1,5 +1,6 @@
 """openapi.yaml is kept true: real responses of the served api/ files validate against it, and every
 api/ file has a path in it (and every path a file)."""
+
 from __future__ import annotations
 
 import os
@@ -46,10 +47,16 @@ def demo(stack, database_url):
 def validate(openapi: OpenAPI, r: httpx.Response, status: int) -> None:
     assert r.status_code == status, (r.request.url, r.status_code, r.text[:300])
     req = r.request
-    mreq = MockRequest("http://127.0.0.1:3000", req.method.lower(), req.url.path,
-                       args=ImmutableMultiDict(list(req.url.params.multi_items())), headers=dict(req.headers))
-    mresp = MockResponse(r.content, r.status_code, dict(r.headers),
-                         content_type=r.headers.get("content-type", "").split(";")[0])
+    mreq = MockRequest(
+        "http://127.0.0.1:3000",
+        req.method.lower(),
+        req.url.path,
+        args=ImmutableMultiDict(list(req.url.params.multi_items())),
+        headers=dict(req.headers),
+    )
+    mresp = MockResponse(
+        r.content, r.status_code, dict(r.headers), content_type=r.headers.get("content-type", "").split(";")[0]
+    )
     openapi.validate_response(mreq, mresp)
 
 
@@ -67,8 +74,11 @@ def test_real_responses_match_the_document(stack, demo, openapi):
     assert wrong_method.headers["Allow"] == "GET"
     validate(openapi, stack.get("/api/cron/sync-transactions", cron=True, mode="nope"), 422)
     validate(openapi, stack.post("/api/fanvue/force-sync-revenue", user=admin, modelId=model), 200)
-    validate(openapi, stack.post("/api/fanvue/force-sync-revenue", user=admin, modelId=model, full="true",
-                                 dryRun="true"), 200)
+    validate(
+        openapi,
+        stack.post("/api/fanvue/force-sync-revenue", user=admin, modelId=model, full="true", dryRun="true"),
+        200,
+    )
     validate(openapi, stack.post("/api/fanvue/force-sync-revenue", user=admin, modelId=str(uuid.uuid4())), 404)
     validate(openapi, stack.post("/api/fanvue/force-sync-revenue", user=admin, modelId="not-a-uuid"), 422)
     validate(openapi, stack.post("/api/fanvue/force-sync-revenue", user=member, modelId=model), 403)
@@ -96,25 +106,37 @@ def test_real_responses_match_the_document(stack, demo, openapi):
         import psycopg
 
         with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as sql:
-            twin = str(sql.execute("insert into models (agency_id, name) values (%s, 'Dora twin') returning id",
-                                   (world.agency_id,)).fetchone()[0])
+            twin = str(
+                sql.execute(
+                    "insert into models (agency_id, name) values (%s, 'Dora twin') returning id", (world.agency_id,)
+                ).fetchone()[0]
+            )
         callback = start(browser, stack.functions, stack.token(admin), model_id=twin, login_hint="dora")
         validate(openapi, browser.get(callback), 409)
-    preflight = {"Origin": "https://dash.example", "Access-Control-Request-Method": "GET",
-                 "Access-Control-Request-Headers": "authorization"}
+    preflight = {
+        "Origin": "https://dash.example",
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization",
+    }
     os.environ["ALLOWED_ORIGINS"] = "https://dash.example"
     reset_settings()
     try:
         for path in route_table():
             validate(openapi, stack.http.options(stack.functions + path, headers=preflight), 204)
-        validate(openapi, stack.http.options(stack.functions + "/api/fanvue/diagnose-revenue",
-                                             headers=dict(preflight, Origin="https://evil.example")), 403)
+        validate(
+            openapi,
+            stack.http.options(
+                stack.functions + "/api/fanvue/diagnose-revenue", headers=dict(preflight, Origin="https://evil.example")
+            ),
+            403,
+        )
     finally:
         os.environ.pop("ALLOWED_ORIGINS", None)
         reset_settings()
     if "/api/webhooks/fanvue" in route_table():
-        r = stack.http.post(stack.functions + "/api/webhooks/fanvue", content=b"{}",
-                            headers={"Content-Type": "application/json"})
+        r = stack.http.post(
+            stack.functions + "/api/webhooks/fanvue", content=b"{}", headers={"Content-Type": "application/json"}
+        )
         validate(openapi, r, r.status_code if r.status_code in (401, 503) else 401)
         validate_signed_webhook(stack, openapi, model)
 
@@ -122,6 +144,7 @@ def test_real_responses_match_the_document(stack, demo, openapi):
 def validate_signed_webhook(stack, openapi: OpenAPI, model: str) -> None:
     """A verified delivery for a synced creator: the answer says whether it synced, per model."""
     import json
+
     import psycopg
 
     from lib.config import reset_settings
@@ -134,8 +157,11 @@ def validate_signed_webhook(stack, openapi: OpenAPI, model: str) -> None:
     os.environ["FANVUE_WEBHOOK_SECRET"] = secret
     reset_settings()
     try:
-        r = stack.http.post(stack.functions + "/api/webhooks/fanvue", content=body,
-                            headers={"Content-Type": "application/json", "X-Fanvue-Signature": sign(secret, body)})
+        r = stack.http.post(
+            stack.functions + "/api/webhooks/fanvue",
+            content=body,
+            headers={"Content-Type": "application/json", "X-Fanvue-Signature": sign(secret, body)},
+        )
     finally:
         os.environ.pop("FANVUE_WEBHOOK_SECRET", None)
         reset_settings()

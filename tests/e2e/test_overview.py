@@ -2,11 +2,13 @@
 caller's agency (JSON, text, HTML), from one SQL call, after a real cron sync against the sandbox.
 Every figure is compared with the database; staged problems (a revoked grant, a drifted total, a
 stale model, a never-connected model, an open incident) must sort first and say why."""
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -31,10 +33,12 @@ def demo(stack, database_url) -> Iterator[dict[str, Any]]:
     yield {"world": world, "models": models}
 
 
-def overview(stack, sql, user: str, *, status: int = 200, headers: dict[str, str] | None = None,
-             **params: Any):
-    response = stack.http.get(stack.functions + PATH, params=params,
-                              headers={"Authorization": f"Bearer {stack.token(user)}", **(headers or {})})
+def overview(stack, sql, user: str, *, status: int = 200, headers: dict[str, str] | None = None, **params: Any):
+    response = stack.http.get(
+        stack.functions + PATH,
+        params=params,
+        headers={"Authorization": f"Bearer {stack.token(user)}", **(headers or {})},
+    )
     assert response.status_code == status, response.text[:2000]
     assert response.headers.get("cache-control") == "no-store"
     _scan(sql, response.text)
@@ -50,7 +54,9 @@ def database_figures(sql, agency_id: str) -> dict[str, dict[str, int]]:
                   coalesce(sum(t.gross_cents) filter (where t.kind = 'earning' and
                       (t.transaction_date at time zone 'UTC')::date > (now() at time zone 'UTC')::date - 30), 0)
              from models m left join fanvue_transactions t on t.model_id = m.id
-            where m.agency_id = %s group by m.id""", (agency_id,)).fetchall()
+            where m.agency_id = %s group by m.id""",
+        (agency_id,),
+    ).fetchall()
     return {r[0]: {"stored": r[1], "ledger": int(r[2]), "count": r[3], "last30": int(r[4])} for r in rows}
 
 
@@ -93,17 +99,32 @@ def test_discrepant_models_come_first_with_the_reason_and_the_fix(stack, demo, s
     dora_conn = sql.execute("select connection_id::text from models where id = %s", (models["dora"],)).fetchone()[0]
     lonely = make_model(sql, world.agency_id, "Never Connected")
     try:
-        with staged(sql, [
-            ("update fanvue_connections set status = 'needs_reconnect', status_reason = 'refresh token revoked'"
-             " where id = %s", (dora_conn,)),
-            ("update models set revenue_gross_cents = revenue_gross_cents + 1234 where id = %s", (models["bella"],)),
-            ("update fanvue_sync_state set last_success_at = now() - interval '2 days' where model_id = %s",
-             (models["cleo"],)),
-        ], [
-            ("update fanvue_connections set status = 'active', status_reason = null where id = %s", (dora_conn,)),
-            ("update models set revenue_gross_cents = revenue_gross_cents - 1234 where id = %s", (models["bella"],)),
-            ("update fanvue_sync_state set last_success_at = now() where model_id = %s", (models["cleo"],)),
-        ]):
+        with staged(
+            sql,
+            [
+                (
+                    "update fanvue_connections set status = 'needs_reconnect', status_reason = 'refresh token revoked'"
+                    " where id = %s",
+                    (dora_conn,),
+                ),
+                (
+                    "update models set revenue_gross_cents = revenue_gross_cents + 1234 where id = %s",
+                    (models["bella"],),
+                ),
+                (
+                    "update fanvue_sync_state set last_success_at = now() - interval '2 days' where model_id = %s",
+                    (models["cleo"],),
+                ),
+            ],
+            [
+                ("update fanvue_connections set status = 'active', status_reason = null where id = %s", (dora_conn,)),
+                (
+                    "update models set revenue_gross_cents = revenue_gross_cents - 1234 where id = %s",
+                    (models["bella"],),
+                ),
+                ("update fanvue_sync_state set last_success_at = now() where model_id = %s", (models["cleo"],)),
+            ],
+        ):
             body = overview(stack, sql, world.member_id).json()
     finally:
         sql.execute("delete from models where id = %s", (lonely,))
@@ -121,16 +142,26 @@ def test_discrepant_models_come_first_with_the_reason_and_the_fix(stack, demo, s
     assert "but the ledger sums to" in bella["reasons"][0]
     assert cleo["status"] == "stale" and cleo["freshness"]["overdue"] is True and "2 days ago" in cleo["reasons"][0]
     s = body["summary"]
-    assert (s["status"], s["models_total"], s["discrepant"], s["needs_reconnect"], s["not_connected"],
-            s["ledger_mismatch"], s["stale"]) == ("broken", 5, 4, 1, 1, 1, 1)
+    assert (
+        s["status"],
+        s["models_total"],
+        s["discrepant"],
+        s["needs_reconnect"],
+        s["not_connected"],
+        s["ledger_mismatch"],
+        s["stale"],
+    ) == ("broken", 5, 4, 1, 1, 1, 1)
     assert [d["id"] for d in body["discrepant_models"]] == order[:4]
 
 
 def test_agency_connection_needing_reconnect_links_to_the_agency_connect(stack, demo, sql):
     world, models = demo["world"], demo["models"]
     conn = sql.execute("select connection_id::text from models where id = %s", (models["ava"],)).fetchone()[0]
-    with staged(sql, [("update fanvue_connections set status = 'needs_reconnect' where id = %s", (conn,))],
-                [("update fanvue_connections set status = 'active' where id = %s", (conn,))]):
+    with staged(
+        sql,
+        [("update fanvue_connections set status = 'needs_reconnect' where id = %s", (conn,))],
+        [("update fanvue_connections set status = 'active' where id = %s", (conn,))],
+    ):
         body = overview(stack, sql, world.admin_id).json()
     agency_linked = [m for m in body["models"] if m["connection"] and m["connection"]["kind"] == "agency"]
     assert len(agency_linked) == 3
@@ -160,11 +191,14 @@ def test_bad_requests_still_refused(stack, demo, sql):
     user = demo["world"].member_id
     r = overview(stack, sql, user, status=400, bogus="1").json()
     assert r["error"]["code"] == "unknown_parameter" and "bogus" in r["error"]["message"]
-    assert overview(stack, sql, user, status=400, agencyId=demo["world"].agency_id).json()["error"]["code"] == \
-        "unknown_parameter"
+    assert (
+        overview(stack, sql, user, status=400, agencyId=demo["world"].agency_id).json()["error"]["code"]
+        == "unknown_parameter"
+    )
     assert overview(stack, sql, user, status=422, format="pdf").json()["error"]["code"] == "invalid_parameter"
-    dup = stack.http.get(stack.functions + PATH + "?format=json&format=text",
-                         headers={"Authorization": f"Bearer {stack.token(user)}"})
+    dup = stack.http.get(
+        stack.functions + PATH + "?format=json&format=text", headers={"Authorization": f"Bearer {stack.token(user)}"}
+    )
     assert dup.status_code == 400 and dup.json()["error"]["code"] == "duplicate_parameter"
     anonymous = stack.get(PATH)
     assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "unauthorized"
@@ -190,8 +224,8 @@ def test_text_and_html_show_the_same_figures_escaped(stack, demo, sql):
         assert "default-src 'none'" in csp and "script" not in csp and "unsafe-inline" not in csp
         assert "<script" not in page.text and "<img" not in page.text and "onerror=alert(2)>" not in page.text
         assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Quotes&quot; &#x27;n&#x27;" in page.text
-        assert page.text.count('<tr data-model-id=') == 5 and page.text.count('<svg class="spark"') == 5
-        for model_id, want in figures.items():
+        assert page.text.count("<tr data-model-id=") == 5 and page.text.count('<svg class="spark"') == 5
+        for want in figures.values():
             assert usd(want["stored"]) in page.text
     finally:
         sql.execute("delete from models where id = %s", (evil,))
@@ -212,8 +246,11 @@ def test_a_probe_leaves_fanvue_figure_for_the_overview(stack, demo, sql):
     assert after[dora]["revenue"]["ledger_cents"] == truth[uuid_of]["earnings"]["gross"]
     # Fanvue's account total counts paid items only: it differs from the ledger by the pending items,
     # which the diagnosis explained, so the overview does not flag it.
-    pending = sql.execute("select coalesce(sum(gross_cents), 0) from fanvue_transactions "
-                          "where model_id = %s and order_status = 'pendingBalance'", (dora,)).fetchone()[0]
+    pending = sql.execute(
+        "select coalesce(sum(gross_cents), 0) from fanvue_transactions "
+        "where model_id = %s and order_status = 'pendingBalance'",
+        (dora,),
+    ).fetchone()[0]
     assert after[dora]["revenue"]["fanvue_cents"] == truth[uuid_of]["earnings"]["gross"] - pending
     assert sql.execute("select status from fanvue_reported_totals where model_id = %s", (dora,)).fetchone()[0] == "pass"
     assert after[dora]["status"] == "ok"  # Fanvue's figure was explained when it was read

@@ -1,4 +1,5 @@
 """End to end: after every kind of sync the ledger equals the sandbox's ground truth exactly."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,6 @@ import pytest
 
 from lib.config import reset_settings
 from tests.e2e.helpers import connect_demo, ledger_totals, mismatches
-
-
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +34,11 @@ def demo(stack, database_url):
 
 
 def test_first_backfill_equals_ground_truth(stack, demo, sql):
-    world, dora = demo
+    _world, dora = demo
     summary = stack.cron()
-    assert summary["status"] == "ok", [(m["name"], m["outcome"], m["error"], m["fetched"], m["requests"],
-                                        m["duration_s"]) for m in summary["models"]]
+    assert summary["status"] == "ok", [
+        (m["name"], m["outcome"], m["error"], m["fetched"], m["requests"], m["duration_s"]) for m in summary["models"]
+    ]
     assert summary["models_synced"] == 4
     assert mismatches(stack.sandbox, sql, with_spending={dora}) == []
     states = sql.execute("select count(*) from fanvue_sync_state where backfill_completed_at is not null").fetchone()
@@ -52,8 +52,10 @@ def test_rerunning_changes_nothing(stack, demo, sql):
     os.environ["FORCE_SYNC_FULL_MIN_INTERVAL_S"] = "0"  # back-to-back full syncs on purpose
     reset_settings()
     try:
-        responses = [stack.post("/api/fanvue/force-sync-revenue", user=world.admin_id, modelId=str(model),
-                                full="true") for _ in range(2)]
+        responses = [
+            stack.post("/api/fanvue/force-sync-revenue", user=world.admin_id, modelId=str(model), full="true")
+            for _ in range(2)
+        ]
     finally:
         os.environ.pop("FORCE_SYNC_FULL_MIN_INTERVAL_S")
         reset_settings()
@@ -76,8 +78,12 @@ def test_incremental_runs_pick_up_new_sales(stack, demo, sql):
 def test_faults_do_not_change_the_outcome(stack, demo, sql):
     _, dora = demo
     stack.sandbox.add_sales(None, 10)
-    stack.sandbox.set_faults(error_5xx={"count": 4, "status": 503}, drop={"count": 3},
-                             rate_limit_storm={"count": 3, "retry_after": 1}, expire_tokens_after=5)
+    stack.sandbox.set_faults(
+        error_5xx={"count": 4, "status": 503},
+        drop={"count": 3},
+        rate_limit_storm={"count": 3, "retry_after": 1},
+        expire_tokens_after=5,
+    )
     try:
         summary = stack.cron()
     finally:
@@ -88,14 +94,24 @@ def test_faults_do_not_change_the_outcome(stack, demo, sql):
 
 def test_pending_order_becoming_available_is_updated_not_duplicated(stack, demo, sql):
     _, dora = demo
-    pending_before = sql.execute("select count(*) from fanvue_transactions where order_status = 'pendingBalance'").fetchone()[0]
+    pending_before = sql.execute(
+        "select count(*) from fanvue_transactions where order_status = 'pendingBalance'"
+    ).fetchone()[0]
     assert pending_before > 0
     count_before = sql.execute("select count(*) from fanvue_transactions").fetchone()[0]
     stack.sandbox.advance_clock(int(timedelta(days=10).total_seconds()))
     summary = stack.cron(mode="reconcile")
-    assert summary["status"] == "ok", str([(m["name"], m["outcome"], m["error"]) for m in summary["models"]] + [summary["token_errors"], {k: v for k, v in stack.sandbox.stats().items() if k not in ("requests", "rate_limit", "items")}])
+    assert summary["status"] == "ok", str(
+        [(m["name"], m["outcome"], m["error"]) for m in summary["models"]]
+        + [
+            summary["token_errors"],
+            {k: v for k, v in stack.sandbox.stats().items() if k not in ("requests", "rate_limit", "items")},
+        ]
+    )
     assert sum(m["updated"] for m in summary["models"]) >= pending_before
-    assert sql.execute("select count(*) from fanvue_transactions where order_status = 'pendingBalance'").fetchone()[0] == 0
+    assert (
+        sql.execute("select count(*) from fanvue_transactions where order_status = 'pendingBalance'").fetchone()[0] == 0
+    )
     assert sql.execute("select count(*) from fanvue_transactions").fetchone()[0] == count_before
     assert mismatches(stack.sandbox, sql, with_spending={dora}) == []
 
@@ -125,8 +141,10 @@ def test_sigkill_mid_window_then_rerun(stack, demo, sql, database_url):
     ava = sql.execute("select id from models where fanvue_handle = 'ava'").fetchone()[0]
     sql.execute("update fanvue_sync_state set next_sync_at = now() + interval '1 day' where model_id <> %s", (ava,))
     stack.sandbox.set_latency(15)
-    code = ("from lib.sync.runner import run_sync; from lib.sync.engine import SyncOptions;"
-            "run_sync(options=SyncOptions(full=True), max_models=1)")
+    code = (
+        "from lib.sync.runner import run_sync; from lib.sync.engine import SyncOptions;"
+        "run_sync(options=SyncOptions(full=True), max_models=1)"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ), cwd=os.getcwd())
     try:
         deadline = time.time() + 60
@@ -143,13 +161,17 @@ def test_sigkill_mid_window_then_rerun(stack, demo, sql, database_url):
         stack.sandbox.set_latency(0)
         if proc.poll() is None:
             proc.kill()
-    state = sql.execute("select lease_owner, watermark, progress from fanvue_sync_state where model_id = %s", (ava,)).fetchone()
+    state = sql.execute(
+        "select lease_owner, watermark, progress from fanvue_sync_state where model_id = %s", (ava,)
+    ).fetchone()
     assert state[0] is not None and state[1] is None and state[2].get("earnings")  # killed mid-window
     # time passes: the dead worker's lease expires
-    sql.execute("update fanvue_sync_state set lease_expires_at = now() - interval '1 second' where model_id = %s", (ava,))
+    sql.execute(
+        "update fanvue_sync_state set lease_expires_at = now() - interval '1 second' where model_id = %s", (ava,)
+    )
     summary = stack.cron()
     assert summary["status"] == "ok", str([(m["name"], m["outcome"], m["error"]) for m in summary["models"]])
-    ava_result = [m for m in summary["models"] if m["model_id"] == str(ava)][0]
+    ava_result = next(m for m in summary["models"] if m["model_id"] == str(ava))
     assert ava_result["outcome"] == "ok"
     sql.execute("update fanvue_sync_state set next_sync_at = now()")
     assert mismatches(stack.sandbox, sql, with_spending={dora}) == []
@@ -168,24 +190,36 @@ def test_failing_fanvue_leaves_revenue_alone_and_is_recorded(stack, demo, sql):
     assert dora_result, summary
     after = sql.execute("select revenue_gross_cents from models where fanvue_user_uuid = %s", (dora,)).fetchone()[0]
     assert after == before
-    status = sql.execute("select c.status, c.status_reason from fanvue_connections c join models m on m.connection_id = c.id "
-                         "where m.fanvue_user_uuid = %s", (dora,)).fetchone()
+    status = sql.execute(
+        "select c.status, c.status_reason from fanvue_connections c join models m on m.connection_id = c.id "
+        "where m.fanvue_user_uuid = %s",
+        (dora,),
+    ).fetchone()
     assert status[0] == "needs_reconnect" and "rejected" in status[1]
-    run_error = sql.execute("select rm.error from sync_run_models rm join models m on m.id = rm.model_id "
-                            "where m.fanvue_user_uuid = %s order by rm.finished_at desc limit 1", (dora,)).fetchone()[0]
+    run_error = sql.execute(
+        "select rm.error from sync_run_models rm join models m on m.id = rm.model_id "
+        "where m.fanvue_user_uuid = %s order by rm.finished_at desc limit 1",
+        (dora,),
+    ).fetchone()[0]
     assert run_error
 
 
 def test_force_sync_respects_the_lease(stack, demo, sql):
     world, _ = demo
     ava = str(sql.execute("select id from models where fanvue_handle = 'ava'").fetchone()[0])
-    sql.execute("update fanvue_sync_state set lease_owner = 'cron:other-invocation', lease_kind = 'cron', "
-                "lease_expires_at = now() + interval '5 minutes' where model_id = %s", (ava,))
+    sql.execute(
+        "update fanvue_sync_state set lease_owner = 'cron:other-invocation', lease_kind = 'cron', "
+        "lease_expires_at = now() + interval '5 minutes' where model_id = %s",
+        (ava,),
+    )
     try:
         r = stack.post("/api/fanvue/force-sync-revenue", user=world.admin_id, modelId=ava)
     finally:
-        sql.execute("update fanvue_sync_state set lease_owner = null, lease_kind = null, lease_expires_at = null "
-                    "where model_id = %s", (ava,))
+        sql.execute(
+            "update fanvue_sync_state set lease_owner = null, lease_kind = null, lease_expires_at = null "
+            "where model_id = %s",
+            (ava,),
+        )
     assert r.status_code == 409
     error = r.json()["error"]
     assert error["code"] == "sync_in_progress" and error["lease_kind"] == "cron" and error["lease_expires_at"]
@@ -210,14 +244,16 @@ def test_force_sync_out_of_budget_answers_202_and_the_cron_finishes(stack, demo,
     assert r.status_code == 202, r.text
     body = r.json()
     assert body["outcome"] == "partial" and body["error"]["code"] == "time_budget_reached"
-    state = sql.execute("select watermark, progress, next_sync_at <= now() from fanvue_sync_state where model_id = %s",
-                        (ava,)).fetchone()
+    state = sql.execute(
+        "select watermark, progress, next_sync_at <= now() from fanvue_sync_state where model_id = %s", (ava,)
+    ).fetchone()
     assert state[0] is None and state[1].get("earnings") and state[2]  # resumable, due at once
     summary = stack.cron()
     assert summary["status"] == "ok", summary
     assert mismatches(stack.sandbox, sql, with_spending={dora}) == []
-    assert sql.execute("select backfill_completed_at is not null from fanvue_sync_state where model_id = %s",
-                       (ava,)).fetchone()[0]
+    assert sql.execute(
+        "select backfill_completed_at is not null from fanvue_sync_state where model_id = %s", (ava,)
+    ).fetchone()[0]
 
 
 class CountingDatabase:
@@ -258,5 +294,7 @@ def test_a_tick_with_nothing_new_makes_two_database_calls_per_model(stack, demo,
     assert db.calls["fanvue_ingest_page"] == sum(m.pages for m in summary.models) <= 2 * models, db.calls
     recorded = sql.execute("select count(*) from sync_run_models where run_id = %s", (summary.run_id,)).fetchone()[0]
     assert recorded == models
-    assert sql.execute("select count(*) from fanvue_sync_state where lease_owner = %s",
-                       (summary.worker,)).fetchone()[0] == 0  # every lease it took was released
+    assert (
+        sql.execute("select count(*) from fanvue_sync_state where lease_owner = %s", (summary.worker,)).fetchone()[0]
+        == 0
+    )  # every lease it took was released

@@ -1,6 +1,7 @@
 """Token lifecycle against the sandbox and a real Postgres: single-flight refresh across threads and
 processes (exactly one refresh per rotation, zero reuses, twice in a row), 401-driven refresh, and a
 revoked grant ending as a visible needs_reconnect."""
+
 from __future__ import annotations
 
 import os
@@ -70,8 +71,15 @@ def _race(stack, db, conn: str, mode: str, rendezvous) -> set[str]:
             barrier.wait()
             results.append(tokens.access_token())
 
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, conn, mode, str(rendezvous)], stdout=subprocess.PIPE,
-                              text=True, env=dict(os.environ)) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, conn, mode, str(rendezvous)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )
+        for _ in range(2)
+    ]
     threads = [threading.Thread(target=run) for _ in range(8)]
     for t in threads:
         t.start()
@@ -99,8 +107,9 @@ def test_expiring_token_is_refreshed_exactly_once(stack, db, sql, dora_connectio
     assert len(tokens) == 1
     assert after[0] - before[0] == 1, (before, after)
     assert after[1] == 0 and after[2] == 0  # no refresh token reuse, no grant revoked
-    version = sql.execute("select token_version, status, last_refresh_outcome from fanvue_connections where id = %s",
-                          (conn,)).fetchone()
+    version = sql.execute(
+        "select token_version, status, last_refresh_outcome from fanvue_connections where id = %s", (conn,)
+    ).fetchone()
     assert version[1] == "active" and version[2] == "ok"
 
 
@@ -140,8 +149,9 @@ def test_revoked_grant_ends_as_visible_needs_reconnect(stack, db, sql, dora_conn
     finally:
         stack.sandbox.clear_faults()
     assert info.value.needs_reconnect
-    row = sql.execute("select status, status_reason, last_refresh_outcome from fanvue_connections where id = %s",
-                      (conn,)).fetchone()
+    row = sql.execute(
+        "select status, status_reason, last_refresh_outcome from fanvue_connections where id = %s", (conn,)
+    ).fetchone()
     assert row[0] == "needs_reconnect" and row[2] == "invalid_grant" and "rejected by Fanvue" in row[1]
     r = stack.post("/api/auth/fanvue/refresh", user=world.admin_id, connectionId=conn)
     assert r.status_code == 409 and r.json()["error"]["code"] == "needs_reconnect"

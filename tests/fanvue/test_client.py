@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import httpx
 import pytest
 from pydantic import ValidationError
 
+from fanvue_sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
 from lib.fanvue import oauth
 from lib.fanvue.client import FanvueClient, iso_utc
 from lib.fanvue.errors import (
@@ -32,14 +34,13 @@ from lib.fanvue.errors import (
 from lib.fanvue.models import EARNING_ITEMS, EARNING_SOURCES, SPENDING_SOURCES, EarningItem, TokenSet
 from lib.fanvue.ratelimit import Pacer
 from lib.sync.paging import WalkedPage, earnings_fetch, spending_fetch, walk
-from fanvue_sandbox import CreatorSpec, FanvueSandbox, SandboxConfig
 
 SCOPES = "openid offline_access offline read:self read:insights read:creator"
-EPOCH = datetime(2015, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
 
 
 def _end() -> datetime:
-    return datetime.now(timezone.utc) + timedelta(minutes=5)
+    return datetime.now(UTC) + timedelta(minutes=5)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -102,14 +103,16 @@ def client_for(sb: FanvueSandbox, tokens: Any, owner: str, **kw: Any) -> FanvueC
     return FanvueClient(tokens, owner_uuid=sb.creator(owner).uuid, api_base=sb.base_url or "", **kw)
 
 
-def pages(client: FanvueClient, creator_uuid: str | None, start: datetime = EPOCH,
-          end: datetime | None = None) -> Iterator[WalkedPage]:
+def pages(
+    client: FanvueClient, creator_uuid: str | None, start: datetime = EPOCH, end: datetime | None = None
+) -> Iterator[WalkedPage]:
     """Every earnings line of [start, end), through the sync engine's walk (lib/sync/paging.py)."""
     return walk(earnings_fetch(client, creator_uuid), start, end or _end(), sources=EARNING_SOURCES)
 
 
-def pull(client: FanvueClient, creator_uuid: str | None, start: datetime = EPOCH,
-         end: datetime | None = None) -> list[dict[str, Any]]:
+def pull(
+    client: FanvueClient, creator_uuid: str | None, start: datetime = EPOCH, end: datetime | None = None
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for page in pages(client, creator_uuid, start, end):
         assert len(page.items) == len(page.raw)
@@ -159,9 +162,16 @@ def fresh() -> Iterator[FanvueSandbox]:
 
 
 def _item(**over: Any) -> dict[str, Any]:
-    base = {"date": "2025-06-24T21:23:44.070Z", "gross": 399, "net": 319, "currency": None,
-            "source": "subscription", "transactionOrderId": "FV-1", "transactionOrderStatus": "pendingBalance",
-            "user": None}
+    base = {
+        "date": "2025-06-24T21:23:44.070Z",
+        "gross": 399,
+        "net": 319,
+        "currency": None,
+        "source": "subscription",
+        "transactionOrderId": "FV-1",
+        "transactionOrderStatus": "pendingBalance",
+        "user": None,
+    }
     base.update(over)
     return base
 
@@ -175,14 +185,22 @@ def test_amounts_are_exact_integer_cents() -> None:
 
 
 def test_items_tolerate_new_values_and_missing_optional_fields() -> None:
-    [item] = EARNING_ITEMS.validate_python([{
-        "date": "2025-06-24T23:23:44.070+02:00", "gross": 100, "net": 80, "source": "liveStream",
-        "transactionOrderStatus": "someFutureStatus", "brandNewField": {"x": 1},
-        "user": {"uuid": "u-1", "handle": "fan"},
-    }])
+    [item] = EARNING_ITEMS.validate_python(
+        [
+            {
+                "date": "2025-06-24T23:23:44.070+02:00",
+                "gross": 100,
+                "net": 80,
+                "source": "liveStream",
+                "transactionOrderStatus": "someFutureStatus",
+                "brandNewField": {"x": 1},
+                "user": {"uuid": "u-1", "handle": "fan"},
+            }
+        ]
+    )
     assert item.source == "liveStream" and item.transaction_order_status == "someFutureStatus"
     assert item.transaction_order_id is None and item.currency is None
-    assert item.date == datetime(2025, 6, 24, 21, 23, 44, 70000, tzinfo=timezone.utc)
+    assert item.date == datetime(2025, 6, 24, 21, 23, 44, 70000, tzinfo=UTC)
     assert item.user is not None and item.user.display_name is None
 
 
@@ -197,8 +215,9 @@ def test_pacer_shares_one_budget_between_threads() -> None:
     now = [1_800_000_000.0]
     pacer = Pacer(clock=lambda: now[0], jitter_s=0)
     assert pacer.acquire("u") == 0.0
-    pacer.record("u", 200, {"x-ratelimit-limit": "10", "x-ratelimit-remaining": "9",
-                            "x-ratelimit-reset": str(int(now[0]) + 60)})
+    pacer.record(
+        "u", 200, {"x-ratelimit-limit": "10", "x-ratelimit-remaining": "9", "x-ratelimit-reset": str(int(now[0]) + 60)}
+    )
     granted: list[int] = []
 
     def worker() -> None:
@@ -225,8 +244,11 @@ def test_pacer_waits_out_retry_after() -> None:
     pacer.record("u", 429, {"retry-after": "3", "x-ratelimit-remaining": "0"})
     assert pacer.acquire("u") == pytest.approx(3 + pacer.margin_s)
     # a late success from before the 429 does not cancel the wait
-    pacer.record("u", 200, {"x-ratelimit-limit": "200", "x-ratelimit-remaining": "150",
-                            "x-ratelimit-reset": str(int(now[0]) + 60)})
+    pacer.record(
+        "u",
+        200,
+        {"x-ratelimit-limit": "200", "x-ratelimit-remaining": "150", "x-ratelimit-reset": str(int(now[0]) + 60)},
+    )
     assert pacer.acquire("u") == pytest.approx(3 + pacer.margin_s)
     now[0] += 3.3
     assert pacer.acquire("u") == 0.0
@@ -244,7 +266,8 @@ def test_one_request_is_one_typed_page(demo: FanvueSandbox) -> None:
         tips = client.earnings_page(ava.uuid, EPOCH, _end(), 20, sources=["tip"])
         assert client.requests_made == 3
     assert first.raw == expected[:50] and [i.transaction_order_id for i in first.items] == [
-        r["transactionOrderId"] for r in expected[:50]]
+        r["transactionOrderId"] for r in expected[:50]
+    ]
     assert first.next_cursor and second.raw and second.raw[0]["date"] <= first.raw[-1]["date"]
     assert len(tips.items) == 20 and {i.source for i in tips.items} == {"tip"}
     with pytest.raises(ValueError):
@@ -259,8 +282,7 @@ def test_personal_route_with_a_creator_token(demo: FanvueSandbox) -> None:
         assert client.me().uuid == demo.creator("dora").uuid
         expected = truth(demo, "dora")
         assert_same_ledger(pull(client, None), expected)
-        spending = [r for p in walk(spending_fetch(client), EPOCH, _end(), sources=SPENDING_SOURCES)
-                    for r in p.raw]
+        spending = [r for p in walk(spending_fetch(client), EPOCH, _end(), sources=SPENDING_SOURCES) for r in p.raw]
         refunds = truth(demo, "dora", "spending")
         assert len(refunds["items"]) < 50 and spending == refunds["items"]  # one page: nothing re-read
         assert sum(r["gross"] for r in spending) == refunds["gross"] < 0
@@ -335,14 +357,21 @@ def test_probe_reports_instead_of_raising(demo: FanvueSandbox) -> None:
 
 def test_paced_backfill_never_exceeds_the_limit_across_threads() -> None:
     """limit 20 / 2 s, three threads sharing one creator bucket: zero 429s, complete data."""
-    cfg = SandboxConfig(creators=[CreatorSpec(handle="erin", items=2400, history_days=90)],
-                        rate_limit=20, rate_window_s=2.0, tie_share=0.05)
+    cfg = SandboxConfig(
+        creators=[CreatorSpec(handle="erin", items=2400, history_days=90)],
+        rate_limit=20,
+        rate_window_s=2.0,
+        tie_share=0.05,
+    )
     with FanvueSandbox(cfg) as sb:
         expected = truth(sb, "erin")
         tokens = grant(sb, "erin")
         pacer = Pacer()
-        cuts = [EPOCH, *(datetime.fromisoformat(expected["items"][i]["date"].replace("Z", "+00:00"))
-                         for i in (1600, 800)), _end()]
+        cuts = [
+            EPOCH,
+            *(datetime.fromisoformat(expected["items"][i]["date"].replace("Z", "+00:00")) for i in (1600, 800)),
+            _end(),
+        ]
         results: dict[int, list[dict[str, Any]]] = {}
         errors: list[BaseException] = []
 
@@ -417,8 +446,7 @@ def test_5xx_bursts_and_dropped_connections_are_survived(fresh: FanvueSandbox) -
                 fresh.set_faults(drop={"count": 2})
             if n == 40:
                 fresh.set_faults(error_5xx={"count": 2, "status": 500}, drop={"count": 1})
-        extra = client.requests_made - (fresh.stats()["requests"]["by_route"]
-                                        ["GET /creators/{id}/insights/earnings"])
+        extra = client.requests_made - (fresh.stats()["requests"]["by_route"]["GET /creators/{id}/insights/earnings"])
     assert_same_ledger(rows, truth(fresh, "ava"))
     injected = fresh.stats()["faults"]["injected"]
     assert (injected["error_5xx"], injected["drop"]) == (5, 3)
@@ -501,12 +529,19 @@ def test_no_secret_reaches_errors_reprs_or_logs(fresh: FanvueSandbox, caplog: py
     http = httpx.Client(timeout=5)
     failures: list[BaseException] = []
     for call in (
-        lambda: oauth.refresh(http, fresh.base_url or "", "sandbox-client", fresh.config.client_secret,
-                              first.refresh_token or ""),  # reuse -> invalid_grant, grant revoked
-        lambda: oauth.refresh(http, fresh.base_url or "", "sandbox-client", "wrong-" + fresh.config.client_secret,
-                              tokens.tokens.refresh_token or ""),
-        lambda: oauth.refresh(http, "http://127.0.0.1:9", "sandbox-client", fresh.config.client_secret,
-                              tokens.tokens.refresh_token or ""),
+        lambda: oauth.refresh(
+            http, fresh.base_url or "", "sandbox-client", fresh.config.client_secret, first.refresh_token or ""
+        ),  # reuse -> invalid_grant, grant revoked
+        lambda: oauth.refresh(
+            http,
+            fresh.base_url or "",
+            "sandbox-client",
+            "wrong-" + fresh.config.client_secret,
+            tokens.tokens.refresh_token or "",
+        ),
+        lambda: oauth.refresh(
+            http, "http://127.0.0.1:9", "sandbox-client", fresh.config.client_secret, tokens.tokens.refresh_token or ""
+        ),
         lambda: _me_with(fresh, FixedToken(tokens.tokens.access_token)),
     ):
         with pytest.raises(Exception) as exc:

@@ -7,18 +7,19 @@ replacing any of our code.
 from __future__ import annotations
 
 import base64
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
+from fanvue_sandbox import FanvueSandbox, SandboxConfig
 from lib.fanvue import oauth
 from lib.fanvue.client import FanvueClient
 from lib.fanvue.errors import InvalidGrant, OAuthError, OAuthUnavailable
 from lib.fanvue.models import TokenSet
 from lib.fanvue.ratelimit import Pacer
-from fanvue_sandbox import FanvueSandbox, SandboxConfig
 
 SCOPES = ["openid", "offline_access", "offline", "read:self", "read:insights"]
 
@@ -60,8 +61,9 @@ def authorize(sb: FanvueSandbox, http: httpx.Client, login_hint: str, pkce: oaut
     """Run the browser leg: follow the authorize URL to the redirect and return (code, state)."""
     cfg = sb.config
     state = oauth.new_state()
-    url = oauth.build_authorize_url(sb.base_url or "", cfg.client_id, cfg.redirect_uris[0], SCOPES, state,
-                                    pkce.challenge, login_hint=login_hint)
+    url = oauth.build_authorize_url(
+        sb.base_url or "", cfg.client_id, cfg.redirect_uris[0], SCOPES, state, pkce.challenge, login_hint=login_hint
+    )
     response = http.get(url, follow_redirects=False)
     assert response.status_code == 302, response.text
     location = urlsplit(response.headers["location"])
@@ -75,8 +77,9 @@ def connect(sb: FanvueSandbox, http: httpx.Client, login_hint: str = "dora") -> 
     pkce = oauth.new_pkce()
     code, _ = authorize(sb, http, login_hint, pkce)
     cfg = sb.config
-    return oauth.exchange_code(http, sb.base_url or "", cfg.client_id, cfg.client_secret, code,
-                               cfg.redirect_uris[0], pkce.verifier)
+    return oauth.exchange_code(
+        http, sb.base_url or "", cfg.client_id, cfg.client_secret, code, cfg.redirect_uris[0], pkce.verifier
+    )
 
 
 def refresh(sb: FanvueSandbox, http: httpx.Client, refresh_token: str | None) -> TokenSet:
@@ -117,14 +120,20 @@ def test_pkce_pair_is_rfc7636_s256() -> None:
 
 
 def test_authorize_url_carries_every_required_parameter() -> None:
-    url = oauth.build_authorize_url("https://auth.fanvue.com/", "cid", "https://app.example/cb", SCOPES,
-                                    "state-123456", "chal", login_hint="ava")
+    url = oauth.build_authorize_url(
+        "https://auth.fanvue.com/", "cid", "https://app.example/cb", SCOPES, "state-123456", "chal", login_hint="ava"
+    )
     parts = urlsplit(url)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://auth.fanvue.com/oauth2/auth"
     assert {k: v[0] for k, v in parse_qs(parts.query).items()} == {
-        "response_type": "code", "client_id": "cid", "redirect_uri": "https://app.example/cb",
-        "scope": " ".join(SCOPES), "state": "state-123456", "code_challenge": "chal",
-        "code_challenge_method": "S256", "login_hint": "ava",
+        "response_type": "code",
+        "client_id": "cid",
+        "redirect_uri": "https://app.example/cb",
+        "scope": " ".join(SCOPES),
+        "state": "state-123456",
+        "code_challenge": "chal",
+        "code_challenge_method": "S256",
+        "login_hint": "ava",
     }
 
 
@@ -133,10 +142,11 @@ def test_authorize_url_carries_every_required_parameter() -> None:
 
 def test_code_exchange_with_pkce_and_basic_auth(sb: FanvueSandbox, http: httpx.Client, wire: Wire) -> None:
     pkce = oauth.new_pkce()
-    code, state = authorize(sb, http, "ava", pkce)
+    code, _state = authorize(sb, http, "ava", pkce)
     cfg = sb.config
-    tokens = oauth.exchange_code(http, sb.base_url or "", cfg.client_id, cfg.client_secret, code,
-                                 cfg.redirect_uris[0], pkce.verifier)
+    tokens = oauth.exchange_code(
+        http, sb.base_url or "", cfg.client_id, cfg.client_secret, code, cfg.redirect_uris[0], pkce.verifier
+    )
     assert tokens.refresh_token and tokens.token_type.lower() == "bearer"
     assert {"read:insights", "offline_access"} <= tokens.scopes
     assert not tokens.expires_within(3000)
@@ -146,16 +156,20 @@ def test_code_exchange_with_pkce_and_basic_auth(sb: FanvueSandbox, http: httpx.C
     form = wire.form()
     assert sent.url.path == "/oauth2/token"
     assert {k: v[0] for k, v in form.items()} == {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": cfg.redirect_uris[0],
-        "code_verifier": pkce.verifier, "client_id": cfg.client_id,
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": cfg.redirect_uris[0],
+        "code_verifier": pkce.verifier,
+        "client_id": cfg.client_id,
     }
     assert "client_secret" not in form  # client_secret_post is refused by Fanvue
     scheme, _, blob = sent.headers["authorization"].partition(" ")
     assert scheme == "Basic" and base64.b64decode(blob).decode() == f"{cfg.client_id}:{cfg.client_secret}"
 
     with pytest.raises(InvalidGrant):  # codes are one-time
-        oauth.exchange_code(http, sb.base_url or "", cfg.client_id, cfg.client_secret, code,
-                            cfg.redirect_uris[0], pkce.verifier)
+        oauth.exchange_code(
+            http, sb.base_url or "", cfg.client_id, cfg.client_secret, code, cfg.redirect_uris[0], pkce.verifier
+        )
 
 
 def test_code_exchange_with_the_wrong_verifier_is_invalid_grant(sb: FanvueSandbox, http: httpx.Client) -> None:
@@ -163,8 +177,15 @@ def test_code_exchange_with_the_wrong_verifier_is_invalid_grant(sb: FanvueSandbo
     code, _ = authorize(sb, http, "dora", pkce)
     cfg = sb.config
     with pytest.raises(InvalidGrant) as exc:
-        oauth.exchange_code(http, sb.base_url or "", cfg.client_id, cfg.client_secret, code,
-                            cfg.redirect_uris[0], oauth.new_pkce().verifier)
+        oauth.exchange_code(
+            http,
+            sb.base_url or "",
+            cfg.client_id,
+            cfg.client_secret,
+            code,
+            cfg.redirect_uris[0],
+            oauth.new_pkce().verifier,
+        )
     assert exc.value.status == 400 and "PKCE" in (exc.value.description or "")
     assert code not in str(exc.value)
 
@@ -172,13 +193,14 @@ def test_code_exchange_with_the_wrong_verifier_is_invalid_grant(sb: FanvueSandbo
 # --------------------------------------------------------------------------- refresh rotation
 
 
-def test_two_rotations_in_a_row_then_reuse_kills_the_grant(sb: FanvueSandbox, http: httpx.Client,
-                                                           wire: Wire) -> None:
+def test_two_rotations_in_a_row_then_reuse_kills_the_grant(sb: FanvueSandbox, http: httpx.Client, wire: Wire) -> None:
     t0 = connect(sb, http)
     t1 = refresh(sb, http, t0.refresh_token)
     form = wire.form()
     assert {k: v[0] for k, v in form.items()} == {
-        "grant_type": "refresh_token", "refresh_token": t0.refresh_token, "client_id": sb.config.client_id,
+        "grant_type": "refresh_token",
+        "refresh_token": t0.refresh_token,
+        "client_id": sb.config.client_id,
     }  # never a scope: widening on refresh is a 400
     t2 = refresh(sb, http, t1.refresh_token)
     tokens = {t.refresh_token for t in (t0, t1, t2)} | {t.access_token for t in (t0, t1, t2)}
@@ -215,8 +237,15 @@ def test_token_endpoint_errors_are_typed_and_secret_free(sb: FanvueSandbox, http
 
 
 def test_token_set_hides_tokens_but_keeps_them_for_storage() -> None:
-    ts = TokenSet.from_token_response({"access_token": "eyJ.secret-access", "refresh_token": "ory_rt_secret",
-                                       "expires_in": 3600, "token_type": "bearer", "scope": "openid read:self"})
+    ts = TokenSet.from_token_response(
+        {
+            "access_token": "eyJ.secret-access",
+            "refresh_token": "ory_rt_secret",
+            "expires_in": 3600,
+            "token_type": "bearer",
+            "scope": "openid read:self",
+        }
+    )
     for text in (repr(ts), str(ts)):
         assert "secret-access" not in text and "ory_rt_secret" not in text
     assert ts.model_dump()["refresh_token"] == "ory_rt_secret"

@@ -10,8 +10,9 @@ import collections
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import httpx
 import pytest
@@ -31,19 +32,21 @@ def ms(iso: str) -> int:
 
 
 def iso(millis: int) -> str:
-    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + \
-        f"{millis % 1000:03d}Z"
+    return datetime.fromtimestamp(millis / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
 
 
 def small_config(**kw: Any) -> SandboxConfig:
     """A quick world with the demo's shape (agency manages ava/bella/cleo, dora personal)."""
     base: dict[str, Any] = dict(
         seed=3,
-        creators=[CreatorSpec(handle="ava", items=700, history_days=400),
-                  CreatorSpec(handle="bella", items=150, history_days=90),
-                  CreatorSpec(handle="cleo", items=80, history_days=60, fanless_share=0.2),
-                  CreatorSpec(handle="dora", items=40, history_days=30)],
-        agency_manages=["ava", "bella", "cleo"])
+        creators=[
+            CreatorSpec(handle="ava", items=700, history_days=400),
+            CreatorSpec(handle="bella", items=150, history_days=90),
+            CreatorSpec(handle="cleo", items=80, history_days=60, fanless_share=0.2),
+            CreatorSpec(handle="dora", items=40, history_days=30),
+        ],
+        agency_manages=["ava", "bella", "cleo"],
+    )
     base.update(kw)
     return SandboxConfig(**base)
 
@@ -77,6 +80,7 @@ def canon(item: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- pagers used by the tests
+
 
 def pull_overlap(http: httpx.Client, path: str, size: int, **filters: str) -> list[dict[str, Any]]:
     """A correct client: next page = same query with endDate = last date + 1 ms (re-reads the
@@ -126,10 +130,17 @@ def pull_cursor(http: httpx.Client, path: str, size: int, **filters: str) -> lis
 
 # =========================================================================== OAuth
 
+
 def test_full_oauth_flow_issues_a_jwt_for_the_hinted_user(sb: FanvueSandbox) -> None:
     cfg = sb.config
-    tok = oauth_login(sb.base_url or "", client_id=cfg.client_id, client_secret=cfg.client_secret,
-                      redirect_uri=REDIRECT, login_hint="bella", scope=ALL)
+    tok = oauth_login(
+        sb.base_url or "",
+        client_id=cfg.client_id,
+        client_secret=cfg.client_secret,
+        redirect_uri=REDIRECT,
+        login_hint="bella",
+        scope=ALL,
+    )
     assert tok["token_type"] == "bearer" and tok["expires_in"] == 3600
     assert tok["refresh_token"].startswith("ory_rt_") and tok["id_token"].count(".") == 2
     assert tok["scope"] == ALL
@@ -142,11 +153,25 @@ def test_full_oauth_flow_issues_a_jwt_for_the_hinted_user(sb: FanvueSandbox) -> 
     for hint, handle in (("agency", "agency"), (None, "ava")):
         verifier, challenge = pkce_pair()
         with httpx.Client(base_url=sb.base_url or "") as http:
-            _, cb = authorize(http, client_id=cfg.client_id, redirect_uri=REDIRECT, scope="read:self",
-                              login_hint=hint, challenge=challenge)
-            t = token_request(http, {"grant_type": "authorization_code", "code": cb["code"],
-                                     "redirect_uri": REDIRECT, "code_verifier": verifier},
-                              client_id=cfg.client_id, client_secret=cfg.client_secret).json()
+            _, cb = authorize(
+                http,
+                client_id=cfg.client_id,
+                redirect_uri=REDIRECT,
+                scope="read:self",
+                login_hint=hint,
+                challenge=challenge,
+            )
+            t = token_request(
+                http,
+                {
+                    "grant_type": "authorization_code",
+                    "code": cb["code"],
+                    "redirect_uri": REDIRECT,
+                    "code_verifier": verifier,
+                },
+                client_id=cfg.client_id,
+                client_secret=cfg.client_secret,
+            ).json()
             assert "refresh_token" not in t and "id_token" not in t  # no offline / openid asked
             assert sb.oauth.verify_jwt(t["access_token"])["sub"] == sb.creator(handle).uuid
 
@@ -156,30 +181,60 @@ def test_authorize_requires_s256_pkce_state_and_exact_redirect(sb: FanvueSandbox
     _, challenge = pkce_pair()
     with httpx.Client(base_url=sb.base_url or "") as http:
         for chal, method in ((None, None), (None, "S256"), (challenge, None), (challenge, "plain")):
-            r, cb = authorize(http, client_id=cfg.client_id, redirect_uri=REDIRECT, scope=ALL, login_hint="ava",
-                              challenge=chal, method=method)
+            r, cb = authorize(
+                http,
+                client_id=cfg.client_id,
+                redirect_uri=REDIRECT,
+                scope=ALL,
+                login_hint="ava",
+                challenge=chal,
+                method=method,
+            )
             assert r.status_code == 302 and r.headers["location"].startswith(REDIRECT + "?")
             assert cb["error"] == "invalid_request" and cb["state"] == "state-1234567890" and "code" not in cb
-        r, cb = authorize(http, client_id=cfg.client_id, redirect_uri=REDIRECT, scope=ALL, login_hint="ava",
-                          challenge=challenge, state="short")
+        r, cb = authorize(
+            http,
+            client_id=cfg.client_id,
+            redirect_uri=REDIRECT,
+            scope=ALL,
+            login_hint="ava",
+            challenge=challenge,
+            state="short",
+        )
         assert cb["error"] == "invalid_state"
-        r, cb = authorize(http, client_id=cfg.client_id, redirect_uri=REDIRECT, scope="read:everything",
-                          login_hint="ava", challenge=challenge)
+        r, cb = authorize(
+            http,
+            client_id=cfg.client_id,
+            redirect_uri=REDIRECT,
+            scope="read:everything",
+            login_hint="ava",
+            challenge=challenge,
+        )
         assert cb["error"] == "invalid_scope"
-        r, cb = authorize(http, client_id=cfg.client_id, redirect_uri=REDIRECT, scope=ALL, login_hint="nobody",
-                          challenge=challenge)
+        r, cb = authorize(
+            http, client_id=cfg.client_id, redirect_uri=REDIRECT, scope=ALL, login_hint="nobody", challenge=challenge
+        )
         assert cb["error"] == "access_denied"
         # redirect_uri must match exactly (trailing slash, other port) -> error page, never a redirect
         for uri in (REDIRECT + "/", REDIRECT.replace("3000", "3001"), REDIRECT + "?x=1"):
-            r, _ = authorize(http, client_id=cfg.client_id, redirect_uri=uri, scope=ALL, login_hint="ava",
-                             challenge=challenge)
+            r, _ = authorize(
+                http, client_id=cfg.client_id, redirect_uri=uri, scope=ALL, login_hint="ava", challenge=challenge
+            )
             assert r.status_code == 400 and "location" not in r.headers
-        r, _ = authorize(http, client_id="someone-else", redirect_uri=REDIRECT, scope=ALL, login_hint="ava",
-                         challenge=challenge)
+        r, _ = authorize(
+            http, client_id="someone-else", redirect_uri=REDIRECT, scope=ALL, login_hint="ava", challenge=challenge
+        )
         assert r.status_code == 400 and "does not exist" in r.text
         # response_mode=form_post answers an auto-submitting form instead of a redirect
-        r, _ = authorize(http, client_id=cfg.client_id, redirect_uri=REDIRECT, scope=ALL, login_hint="ava",
-                         challenge=challenge, extra={"response_mode": "form_post"})
+        r, _ = authorize(
+            http,
+            client_id=cfg.client_id,
+            redirect_uri=REDIRECT,
+            scope=ALL,
+            login_hint="ava",
+            challenge=challenge,
+            extra={"response_mode": "form_post"},
+        )
         assert r.status_code == 200 and 'name="code"' in r.text and f'action="{REDIRECT}"' in r.text
 
 
@@ -187,12 +242,23 @@ def test_token_endpoint_accepts_basic_auth_only(sb: FanvueSandbox) -> None:
     cfg = sb.config
     verifier, challenge = pkce_pair()
     with httpx.Client(base_url=sb.base_url or "") as http:
-        _, cb = authorize(http, client_id=cfg.client_id, redirect_uri=REDIRECT, scope=ALL, login_hint="ava",
-                          challenge=challenge)
-        form = {"grant_type": "authorization_code", "code": cb["code"], "redirect_uri": REDIRECT,
-                "code_verifier": verifier, "client_id": cfg.client_id}
-        r = token_request(http, {**form, "client_secret": cfg.client_secret}, client_id=cfg.client_id,
-                          client_secret=cfg.client_secret, basic=False)
+        _, cb = authorize(
+            http, client_id=cfg.client_id, redirect_uri=REDIRECT, scope=ALL, login_hint="ava", challenge=challenge
+        )
+        form = {
+            "grant_type": "authorization_code",
+            "code": cb["code"],
+            "redirect_uri": REDIRECT,
+            "code_verifier": verifier,
+            "client_id": cfg.client_id,
+        }
+        r = token_request(
+            http,
+            {**form, "client_secret": cfg.client_secret},
+            client_id=cfg.client_id,
+            client_secret=cfg.client_secret,
+            basic=False,
+        )
         assert r.status_code == 401 and r.json()["error"] == "invalid_client"
         assert "client_secret_post" in r.json()["error_description"]
         r = token_request(http, form, client_id=cfg.client_id, client_secret="wrong")
@@ -201,8 +267,9 @@ def test_token_endpoint_accepts_basic_auth_only(sb: FanvueSandbox) -> None:
         assert r.status_code == 401 and r.json()["error"] == "invalid_client"
         r = http.post("/oauth2/token", json=form, headers=basic_auth(cfg.client_id, cfg.client_secret))
         assert r.status_code == 400 and r.json()["error"] == "invalid_request"
-        r = token_request(http, {**form, "grant_type": "password"}, client_id=cfg.client_id,
-                          client_secret=cfg.client_secret)
+        r = token_request(
+            http, {**form, "grant_type": "password"}, client_id=cfg.client_id, client_secret=cfg.client_secret
+        )
         assert r.json()["error"] == "unsupported_grant_type"
         # the code survived the failed attempts and still works once with Basic
         r = token_request(http, form, client_id=cfg.client_id, client_secret=cfg.client_secret)
@@ -212,16 +279,27 @@ def test_token_endpoint_accepts_basic_auth_only(sb: FanvueSandbox) -> None:
 def test_codes_are_one_time_short_lived_and_bound() -> None:
     cfg = small_config(redirect_uris=[REDIRECT, "http://localhost:3000/cb"], extra_clients={"other": "o-secret"})
     with FanvueSandbox(cfg) as sb, httpx.Client(base_url=sb.base_url or "") as http:
+
         def new_code(redirect: str = REDIRECT) -> tuple[str, str]:
             verifier, challenge = pkce_pair()
-            _, cb = authorize(http, client_id=cfg.client_id, redirect_uri=redirect, scope=ALL, login_hint="ava",
-                              challenge=challenge)
+            _, cb = authorize(
+                http, client_id=cfg.client_id, redirect_uri=redirect, scope=ALL, login_hint="ava", challenge=challenge
+            )
             return cb["code"], verifier
 
-        def exchange(code: str, verifier: str, redirect: str = REDIRECT, cid: str = cfg.client_id,
-                     secret: str = cfg.client_secret) -> httpx.Response:
-            return token_request(http, {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect,
-                                        "code_verifier": verifier}, client_id=cid, client_secret=secret)
+        def exchange(
+            code: str,
+            verifier: str,
+            redirect: str = REDIRECT,
+            cid: str = cfg.client_id,
+            secret: str = cfg.client_secret,
+        ) -> httpx.Response:
+            return token_request(
+                http,
+                {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect, "code_verifier": verifier},
+                client_id=cid,
+                client_secret=secret,
+            )
 
         code, verifier = new_code()
         assert exchange(code, pkce_pair()[0]).json()["error"] == "invalid_grant"  # wrong verifier
@@ -244,9 +322,14 @@ def test_refresh_rotation_and_reuse_revokes_the_whole_grant(sb: FanvueSandbox) -
     cfg = sb.config
     t0 = sb.issue_grant("ava", ALL)
     with httpx.Client(base_url=sb.base_url or "") as http:
+
         def refresh(rt: str, **extra: str) -> httpx.Response:
-            return token_request(http, {"grant_type": "refresh_token", "refresh_token": rt, **extra},
-                                 client_id=cfg.client_id, client_secret=cfg.client_secret)
+            return token_request(
+                http,
+                {"grant_type": "refresh_token", "refresh_token": rt, **extra},
+                client_id=cfg.client_id,
+                client_secret=cfg.client_secret,
+            )
 
         def me(at: str) -> int:
             return http.get("/users/me", headers=api_headers(at)).status_code
@@ -274,28 +357,41 @@ def test_refresh_rotation_and_reuse_revokes_the_whole_grant(sb: FanvueSandbox) -
 
 
 def test_access_and_refresh_token_expiry_follow_the_sandbox_clock() -> None:
-    with FanvueSandbox(small_config(token_ttl_s=600, refresh_ttl_s=3000)) as sb, \
-            httpx.Client(base_url=sb.base_url or "") as http:
+    with (
+        FanvueSandbox(small_config(token_ttl_s=600, refresh_ttl_s=3000)) as sb,
+        httpx.Client(base_url=sb.base_url or "") as http,
+    ):
         t = sb.issue_grant("dora", ALL)
         assert t["expires_in"] == 600
         assert http.get("/users/me", headers=api_headers(t["access_token"])).status_code == 200
         sb.advance_clock(601)
         r = http.get("/users/me", headers=api_headers(t["access_token"]))
         assert r.status_code == 401 and r.json() == {"error": "Unauthorized"}
-        r = token_request(http, {"grant_type": "refresh_token", "refresh_token": t["refresh_token"]},
-                          client_id=sb.config.client_id, client_secret=sb.config.client_secret)
+        r = token_request(
+            http,
+            {"grant_type": "refresh_token", "refresh_token": t["refresh_token"]},
+            client_id=sb.config.client_id,
+            client_secret=sb.config.client_secret,
+        )
         assert r.status_code == 200
         sb.advance_clock(3001)
-        r = token_request(http, {"grant_type": "refresh_token", "refresh_token": r.json()["refresh_token"]},
-                          client_id=sb.config.client_id, client_secret=sb.config.client_secret)
+        r = token_request(
+            http,
+            {"grant_type": "refresh_token", "refresh_token": r.json()["refresh_token"]},
+            client_id=sb.config.client_id,
+            client_secret=sb.config.client_secret,
+        )
         assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
 
 
 def test_revoke_endpoint_kills_the_grant(sb: FanvueSandbox) -> None:
     t = sb.issue_grant("dora", ALL)
     with httpx.Client(base_url=sb.base_url or "") as http:
-        r = http.post("/oauth2/revoke", data={"token": t["refresh_token"]},
-                      headers=basic_auth(sb.config.client_id, sb.config.client_secret))
+        r = http.post(
+            "/oauth2/revoke",
+            data={"token": t["refresh_token"]},
+            headers=basic_auth(sb.config.client_id, sb.config.client_secret),
+        )
         assert r.status_code == 200
         assert http.get("/users/me", headers=api_headers(t["access_token"])).status_code == 401
         assert http.get("/.well-known/openid-configuration").json()["code_challenge_methods_supported"] == ["S256"]
@@ -303,9 +399,12 @@ def test_revoke_endpoint_kills_the_grant(sb: FanvueSandbox) -> None:
 
 # =========================================================================== versions, auth, errors
 
+
 def test_version_header_rules() -> None:
-    cfg = small_config(sunset_versions={"2024-01-01": "2025-06-26T00:00:00.000Z"},
-                       deprecated_versions={"2025-01-01": "Wed, 01 Jul 2026 00:00:00 GMT"})
+    cfg = small_config(
+        sunset_versions={"2024-01-01": "2025-06-26T00:00:00.000Z"},
+        deprecated_versions={"2025-01-01": "Wed, 01 Jul 2026 00:00:00 GMT"},
+    )
     with FanvueSandbox(cfg) as sb:
         auth = {"Authorization": "Bearer " + sb.issue_grant("ava", ALL)["access_token"]}
         with httpx.Client(base_url=sb.base_url or "", headers=auth) as http:
@@ -313,13 +412,16 @@ def test_version_header_rules() -> None:
             assert r.status_code == 400
             assert r.json() == {"error": "Unsupported API version", "message": "API version '' is not supported"}
             r = http.get("/users/me", headers={"X-Fanvue-API-Version": "2030-01-01"})
-            assert r.json() == {"error": "Unsupported API version",
-                                "message": "API version '2030-01-01' is not supported"}
+            assert r.json() == {
+                "error": "Unsupported API version",
+                "message": "API version '2030-01-01' is not supported",
+            }
             r = http.get("/users/me", headers={"X-Fanvue-API-Version": "2024-01-01"})
             assert r.status_code == 410 and r.json() == {
                 "error": "API version no longer supported",
                 "message": "API version '2024-01-01' was sunset on 2025-06-26T00:00:00.000Z",
-                "nextVersion": "2025-06-26"}
+                "nextVersion": "2025-06-26",
+            }
             r = http.get("/users/me", headers={"X-Fanvue-API-Version": "2025-01-01"})
             assert r.status_code == 200 and r.headers["sunset"] == "Wed, 01 Jul 2026 00:00:00 GMT"
             assert r.headers["deprecation"] and r.headers["x-fanvue-api-next-version"] == "2025-06-26"
@@ -350,12 +452,17 @@ def test_401_403_404_400_bodies(demo: FanvueSandbox) -> None:
                 assert (r.status_code, r.json()) == (404, not_assigned)
         r = http.get("/creators/not-a-uuid/insights/earnings")
         assert r.status_code == 400 and "creatorUserUuid" in r.json()["message"]
-        for params, needle in (({"size": 0}, "size"), ({"size": 51}, "size"), ({"size": "x"}, "size"),
-                               ({"size": 2.5}, "size"), ({"startDate": "yesterday"}, "startDate"),
-                               ({"endDate": "2024-13-01T00:00:00Z"}, "endDate"),
-                               ({"source": "tip,liveStream"}, "source"), ({"cursor": "%%%"}, "cursor"),
-                               ({"startDate": "2025-02-01T00:00:00Z", "endDate": "2025-01-01T00:00:00Z"},
-                                "startDate")):
+        for params, needle in (
+            ({"size": 0}, "size"),
+            ({"size": 51}, "size"),
+            ({"size": "x"}, "size"),
+            ({"size": 2.5}, "size"),
+            ({"startDate": "yesterday"}, "startDate"),
+            ({"endDate": "2024-13-01T00:00:00Z"}, "endDate"),
+            ({"source": "tip,liveStream"}, "source"),
+            ({"cursor": "%%%"}, "cursor"),
+            ({"startDate": "2025-02-01T00:00:00Z", "endDate": "2025-01-01T00:00:00Z"}, "startDate"),
+        ):
             r = http.get(f"/creators/{ava.uuid}/insights/earnings", params=params)
             assert r.status_code == 400, params
             errors = r.json()["errors"]
@@ -374,6 +481,7 @@ def test_401_403_404_400_bodies(demo: FanvueSandbox) -> None:
 
 
 # =========================================================================== data endpoints
+
 
 @pytest.mark.parametrize("size", [50, 20])
 def test_overlap_rereading_client_gets_every_item_exactly(demo: FanvueSandbox, size: int) -> None:
@@ -399,8 +507,20 @@ def test_overlap_rereading_client_gets_every_item_exactly(demo: FanvueSandbox, s
 def test_data_shapes_sources_ties_and_fanless_items(demo: FanvueSandbox) -> None:
     items = truth(demo, "ava")["items"]
     sources = collections.Counter(i["source"] for i in items)
-    assert set(sources) >= {"subscription", "renewal", "message", "post", "tip", "referral", "affiliate",
-                            "mediaLink", "checkoutLink", "appStore", "giveaway", "liveStream"}
+    assert set(sources) >= {
+        "subscription",
+        "renewal",
+        "message",
+        "post",
+        "tip",
+        "referral",
+        "affiliate",
+        "mediaLink",
+        "checkoutLink",
+        "appStore",
+        "giveaway",
+        "liveStream",
+    }
     assert 0 < sources["liveStream"] < len(items) * 0.02
     for i in items:
         assert i["date"].endswith("Z") and len(i["date"]) == 24 and ms(i["date"]) <= time.time() * 1000
@@ -487,10 +607,16 @@ def test_users_creators_and_accounts(demo: FanvueSandbox) -> None:
         assert me["uuid"] == demo.agency_user.uuid and me["isCreator"] is False and "account" not in me
         r = http.get("/creators", params={"size": 2}).json()
         assert [c["handle"] for c in r["data"]] == ["ava", "bella"] and r["pagination"] == {
-            "page": 1, "size": 2, "hasMore": True}
+            "page": 1,
+            "size": 2,
+            "hasMore": True,
+        }
         r = http.get("/creators", params={"size": 2, "page": 2}).json()
         assert [c["handle"] for c in r["data"]] == ["cleo"] and r["pagination"] == {
-            "page": 2, "size": 1, "hasMore": False}
+            "page": 2,
+            "size": 1,
+            "hasMore": False,
+        }
         assert len(http.get("/creators").json()["data"]) == 3
         for handle in ("ava", "bella", "cleo"):
             acc = http.get(f"/creators/{demo.creator(handle).uuid}/account").json()
@@ -506,7 +632,8 @@ def test_users_creators_and_accounts(demo: FanvueSandbox) -> None:
         assert acc["uuid"] == demo.creator("dora").uuid
         dora = truth(demo, "dora")
         assert acc["account"]["earnings"]["total"] == sum(
-            i["gross"] for i in dora["items"] if i["transactionOrderStatus"] == "availableForPayout")
+            i["gross"] for i in dora["items"] if i["transactionOrderStatus"] == "availableForPayout"
+        )
 
 
 def test_account_total_can_be_configured_to_count_every_item() -> None:
@@ -541,12 +668,13 @@ def test_summary_is_consistent_with_the_items(demo: FanvueSandbox) -> None:
         assert set(s["averageByDayOfWeek"]) == {str(d) for d in range(1, 8)}
         assert set(s["averageByHourOfDay"]) == {str(h) for h in range(24)}
         assert s["period"] == {"startDate": start, "endDate": end, "granularity": "day", "timezone": "UTC"}
-        w = http.get(path, params={"startDate": start, "endDate": end, "granularity": "week",
-                                   "timezone": "Europe/London"}).json()
+        w = http.get(
+            path, params={"startDate": start, "endDate": end, "granularity": "week", "timezone": "Europe/London"}
+        ).json()
         assert w["overTime"][0]["periodStart"] == "2024-12-30T00:00:00.000+00:00"  # a Monday
         assert w["overTime"][20]["periodStart"].endswith("+01:00")  # BST
         assert sum(p["gross"] for p in w["overTime"]) == sum(i["gross"] for i in in_range)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         month = f"{now.year:04d}-{now.month:02d}"
         assert s["totals"]["thisMonth"]["gross"] == sum(i["gross"] for i in items if i["date"].startswith(month))
     with client(demo, "dora") as http:
@@ -556,6 +684,7 @@ def test_summary_is_consistent_with_the_items(demo: FanvueSandbox) -> None:
 
 
 # =========================================================================== rate limits
+
 
 def test_rate_limit_headers_429_and_separate_creator_buckets() -> None:
     with FanvueSandbox(small_config(rate_limit=5, rate_window_s=30)) as sb:
@@ -595,11 +724,17 @@ def test_bucket_refills_to_full_each_window_and_tracks_rolling_maximum() -> None
     assert [rl.hit("k", t + 10 + i * 0.1).allowed for i in range(4)] == [True, True, True, False]
     st = rl.stats()["buckets"]["k"]
     # the refill lets up to 2 x limit - 1 requests into one rolling window; never more than limit per window
-    assert st == {"requests": 8, "accepted": 6, "rejected_429": 2, "max_accepted_in_rolling_window": 5,
-                  "max_accepted_in_fixed_window": 3}
+    assert st == {
+        "requests": 8,
+        "accepted": 6,
+        "rejected_429": 2,
+        "max_accepted_in_rolling_window": 5,
+        "max_accepted_in_fixed_window": 3,
+    }
 
 
 # =========================================================================== faults
+
 
 def test_each_fault_kind(sb: FanvueSandbox) -> None:
     with client(sb, "ava") as http:
@@ -652,14 +787,22 @@ def test_token_expiry_and_grant_revocation_faults(sb: FanvueSandbox) -> None:
         assert http.get(path, params={"size": 5, "cursor": r2.json()["nextCursor"]}).status_code == 401
     with httpx.Client(base_url=sb.base_url or "") as http:
         assert http.get("/users/me", headers=api_headers(t["access_token"])).status_code == 401  # all tokens
-        r = token_request(http, {"grant_type": "refresh_token", "refresh_token": t["refresh_token"]},
-                          client_id=sb.config.client_id, client_secret=sb.config.client_secret)
+        r = token_request(
+            http,
+            {"grant_type": "refresh_token", "refresh_token": t["refresh_token"]},
+            client_id=sb.config.client_id,
+            client_secret=sb.config.client_secret,
+        )
         t2 = r.json()
         assert http.get("/users/me", headers=api_headers(t2["access_token"])).status_code == 200
         sb.set_faults(revoke_grant="ava")
         assert http.get("/users/me", headers=api_headers(t2["access_token"])).status_code == 401
-        r = token_request(http, {"grant_type": "refresh_token", "refresh_token": t2["refresh_token"]},
-                          client_id=sb.config.client_id, client_secret=sb.config.client_secret)
+        r = token_request(
+            http,
+            {"grant_type": "refresh_token", "refresh_token": t2["refresh_token"]},
+            client_id=sb.config.client_id,
+            client_secret=sb.config.client_secret,
+        )
         assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
     injected = sb.stats()["faults"]["injected"]
     assert injected["tokens_expired"] == 1 and injected["grants_revoked"] == 1
@@ -670,14 +813,19 @@ def test_faults_can_target_the_token_endpoint(sb: FanvueSandbox) -> None:
     sb.set_faults(error_5xx={"count": 1, "status": 503, "path_regex": "^/oauth2/token$"})
     with httpx.Client(base_url=sb.base_url or "") as http:
         form = {"grant_type": "refresh_token", "refresh_token": t["refresh_token"]}
-        assert token_request(http, form, client_id=sb.config.client_id,
-                             client_secret=sb.config.client_secret).status_code == 503
+        assert (
+            token_request(http, form, client_id=sb.config.client_id, client_secret=sb.config.client_secret).status_code
+            == 503
+        )
         assert http.get("/users/me", headers=api_headers(t["access_token"])).status_code == 200
-        assert token_request(http, form, client_id=sb.config.client_id,
-                             client_secret=sb.config.client_secret).status_code == 200
+        assert (
+            token_request(http, form, client_id=sb.config.client_id, client_secret=sb.config.client_secret).status_code
+            == 200
+        )
 
 
 # =========================================================================== clock, sales, control surface
+
 
 def test_clock_moves_orders_from_pending_to_available(sb: FanvueSandbox) -> None:
     with client(sb, "ava") as http:
@@ -706,8 +854,10 @@ def test_add_sales_appear_newest_first_and_in_ground_truth(sb: FanvueSandbox) ->
     assert top == [{k: v for k, v in a.items() if k != "creatorUuid"} for a in reversed(added)]
     assert all(i["transactionOrderStatus"] == "pendingBalance" for i in top)
     spread = sb.add_sales(None, 20)
-    assert len(spread) == 20 and sum(truth(sb, h)["count"] for h in ("ava", "bella", "cleo", "dora")) == \
-        700 + 150 + 80 + 40 + 23
+    assert (
+        len(spread) == 20
+        and sum(truth(sb, h)["count"] for h in ("ava", "bella", "cleo", "dora")) == 700 + 150 + 80 + 40 + 23
+    )
 
 
 def test_background_sales() -> None:
@@ -743,8 +893,9 @@ def test_cli_serves_until_stopped(capsys: pytest.CaptureFixture[str], monkeypatc
     monkeypatch.setenv("FANVUE_REDIRECT_URIS", "http://localhost:5173/cb, http://127.0.0.1:5173/cb")
     ready, stop = threading.Event(), threading.Event()
     rc: list[int] = []
-    th = threading.Thread(target=lambda: rc.append(cli_main(["--port", "0", "--seed", "5", "--rate-limit", "50"],
-                                                            ready=ready, stop=stop)))
+    th = threading.Thread(
+        target=lambda: rc.append(cli_main(["--port", "0", "--seed", "5", "--rate-limit", "50"], ready=ready, stop=stop))
+    )
     th.start()
     assert ready.wait(10)
     out = capsys.readouterr().out
@@ -771,6 +922,7 @@ def test_concurrent_clients_and_stop_cuts_keepalive() -> None:
     ava = sb.creator("ava")
     results: list[int] = []
     with client(sb, "agency") as http:
+
         def worker() -> None:
             results.append(len(pull_overlap(http, f"/creators/{ava.uuid}/insights/earnings", 50)))
 
@@ -787,6 +939,7 @@ def test_concurrent_clients_and_stop_cuts_keepalive() -> None:
 
 # =========================================================================== scale
 
+
 def _rss_mb() -> float:
     with open("/proc/self/status") as f:
         for line in f:
@@ -798,8 +951,9 @@ def _rss_mb() -> float:
 def test_million_item_creator_starts_fast_and_small() -> None:
     rss0 = _rss_mb()
     t0 = time.monotonic()
-    cfg = SandboxConfig(seed=7, creators=[CreatorSpec(handle="big", items=1_000_000, history_days=1500)],
-                        agency_manages=["big"])
+    cfg = SandboxConfig(
+        seed=7, creators=[CreatorSpec(handle="big", items=1_000_000, history_days=1500)], agency_manages=["big"]
+    )
     with FanvueSandbox(cfg) as sb:
         startup = time.monotonic() - t0
         rss_start = _rss_mb() - rss0
@@ -818,7 +972,9 @@ def test_million_item_creator_starts_fast_and_small() -> None:
         gt = sb.ground_truth(include_items=False, creator="big")[big.uuid]["earnings"]
         aggregate_s = time.monotonic() - t2
         rss_all = _rss_mb() - rss0
-    print(f"\n1M creator: startup {startup:.2f}s, RSS +{rss_start:.0f} MB after start, +{rss_all:.0f} MB after "
-          f"aggregates ({aggregate_s:.2f}s), {pages:.0f} pages/s in-process")
+    print(
+        f"\n1M creator: startup {startup:.2f}s, RSS +{rss_start:.0f} MB after start, +{rss_all:.0f} MB after "
+        f"aggregates ({aggregate_s:.2f}s), {pages:.0f} pages/s in-process"
+    )
     assert gt["count"] == 1_000_000 and gt["gross"] > 0
     assert startup < 15 and rss_all < 100

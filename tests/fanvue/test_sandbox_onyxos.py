@@ -38,11 +38,10 @@ from fanvue_sandbox.onyxos import (
 from fanvue_sandbox.testkit import API_VERSION_HEADER
 from lib.fanvue import oauth
 from lib.fanvue.client import FanvueClient
-from lib.fanvue.models import EARNING_SOURCES
-from lib.sync.paging import earnings_fetch, walk
 from lib.fanvue.errors import InvalidGrant
-from lib.fanvue.models import TokenSet
+from lib.fanvue.models import EARNING_SOURCES, TokenSet
 from lib.fanvue.ratelimit import Pacer
+from lib.sync.paging import earnings_fetch, walk
 
 DATA_SQL = Path(__file__).resolve().parents[1] / "fixtures" / "onyxos" / "onyxos-data.sql"
 EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
@@ -66,7 +65,7 @@ def _tuples(values: str) -> Iterator[list[str | None]]:
         pos, row = start + 1, []
         while True:
             m = _LITERAL.match(values, pos)
-            assert m, f"unparsable literal at {values[pos:pos + 40]!r}"
+            assert m, f"unparsable literal at {values[pos : pos + 40]!r}"
             lit = m.group(1)
             row.append(None if lit == "NULL" else lit[1:-1].replace("''", "'") if lit[0] == "'" else lit)
             pos = m.end()
@@ -114,13 +113,18 @@ def history_keys(items: list[dict[str, Any]]) -> dict[Key, int]:
 
 def token_request(sb: FanvueSandbox, refresh_token: str) -> httpx.Response:
     cfg = sb.config
-    return httpx.post(f"{sb.base_url}/oauth2/token", auth=(cfg.client_id, cfg.client_secret),
-                      data={"grant_type": "refresh_token", "refresh_token": refresh_token}, timeout=10)
+    return httpx.post(
+        f"{sb.base_url}/oauth2/token",
+        auth=(cfg.client_id, cfg.client_secret),
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        timeout=10,
+    )
 
 
 def get(sb: FanvueSandbox, path: str, access_token: str) -> httpx.Response:
-    return httpx.get(f"{sb.base_url}{path}", timeout=10,
-                     headers={"Authorization": f"Bearer {access_token}", **API_VERSION_HEADER})
+    return httpx.get(
+        f"{sb.base_url}{path}", timeout=10, headers={"Authorization": f"Bearer {access_token}", **API_VERSION_HEADER}
+    )
 
 
 class Refreshing:
@@ -136,8 +140,9 @@ class Refreshing:
     def refresh_after_unauthorized(self, rejected: str) -> str:
         cfg = self.sb.config
         with httpx.Client(timeout=10) as http:
-            self.tokens = oauth.refresh(http, self.sb.base_url or "", cfg.client_id, cfg.client_secret,
-                                        self.tokens.refresh_token or "")
+            self.tokens = oauth.refresh(
+                http, self.sb.base_url or "", cfg.client_id, cfg.client_secret, self.tokens.refresh_token or ""
+            )
         self.refreshes += 1
         return self.tokens.access_token
 
@@ -180,21 +185,34 @@ def fresh() -> Iterator[FanvueSandbox]:
 def test_reviewed_table_is_exactly_the_fixtures_distinct_sales() -> None:
     derived = distinct_legacy_sales()
     for handle in (LANA.handle, OLIVIA.handle, LEXI.handle):
-        table = {sale_key(datetime.fromtimestamp(s.date_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-                          + f"{s.date_ms % 1000:03d}Z", s.source, s.gross, s.fan_uuid): s.net
-                 for s in legacy_sales(handle)}
+        table = {
+            sale_key(
+                datetime.fromtimestamp(s.date_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+                + f"{s.date_ms % 1000:03d}Z",
+                s.source,
+                s.gross,
+                s.fan_uuid,
+            ): s.net
+            for s in legacy_sales(handle)
+        }
         assert table == derived[handle], handle
     # the numbers the fixture's header states: distinct sales and their gross per creator
     assert {h: (len(v), sum(k[2] for k in v)) for h, v in derived.items()} == {
-        "lanaa": (100, 142163), "oliviarae": (72, 79604), "lexi.vale": (12, 30495)}
+        "lanaa": (100, 142163),
+        "oliviarae": (72, 79604),
+        "lexi.vale": (12, 30495),
+    }
     rows = {r["id"]: r for r in legacy_rows()}
     assert len(rows) == 292
     assert {rows[i]["model_id"] for i in MISFILED_ROW_IDS} == {LANA.model_id}
 
 
 def test_never_fetched_sales_lie_outside_what_the_legacy_sync_read() -> None:
-    last_read = {LANA.handle: "2026-02-06T13:40:09.770Z", OLIVIA.handle: "2026-02-06T20:31:12.377Z",
-                 LEXI.handle: "2026-02-04T17:05:20.117Z"}
+    last_read = {
+        LANA.handle: "2026-02-06T13:40:09.770Z",
+        OLIVIA.handle: "2026-02-06T20:31:12.377Z",
+        LEXI.handle: "2026-02-04T17:05:20.117Z",
+    }
     cursor_ms = int(datetime.fromisoformat(LEGACY_CURSOR).timestamp() * 1000)
     for handle, after in last_read.items():
         after_ms = int(datetime.fromisoformat(after).timestamp() * 1000)
@@ -230,8 +248,9 @@ def test_dead_refresh_tokens_answer_invalid_grant(fresh: FanvueSandbox) -> None:
         r = token_request(fresh, g.refresh_token)
         assert r.status_code == 400 and r.json()["error"] == "invalid_grant", g.handle
         with httpx.Client(timeout=10) as http, pytest.raises(InvalidGrant):
-            oauth.refresh(http, fresh.base_url or "", fresh.config.client_id, fresh.config.client_secret,
-                          g.refresh_token)
+            oauth.refresh(
+                http, fresh.base_url or "", fresh.config.client_id, fresh.config.client_secret, g.refresh_token
+            )
 
 
 def test_agency_grant_kept_alive_is_lanas_account_managing_herself() -> None:
@@ -259,8 +278,11 @@ def test_every_creator_answers_with_the_fixtures_uuid_and_handle(fresh: FanvueSa
 
 def test_histories_hold_every_distinct_legacy_sale_under_the_right_creator(live: FanvueSandbox) -> None:
     derived = distinct_legacy_sales()
-    misfiled = {sale_key(r["transaction_date"], r["description"], int(Decimal(r["amount"]) * 100), r["fan_id"])
-                for r in legacy_rows() if r["id"] in MISFILED_ROW_IDS}
+    misfiled = {
+        sale_key(r["transaction_date"], r["description"], int(Decimal(r["amount"]) * 100), r["fan_id"])
+        for r in legacy_rows()
+        if r["id"] in MISFILED_ROW_IDS
+    }
     assert len(misfiled) == 4
     agency = Refreshing(live, AGENCY_GRANT.access_token, AGENCY_GRANT.refresh_token)
     lana_agency_route = pull(live, agency, LANA.uuid, LANA.uuid)
@@ -288,7 +310,11 @@ def test_histories_hold_every_distinct_legacy_sale_under_the_right_creator(live:
     assert misfiled <= set(history_keys(histories[OLIVIA.handle]))
     assert not misfiled & set(history_keys(histories[LANA.handle]))
     assert {h: (t["count"], t["gross"]) for h, t in totals.items()} == {
-        "lanaa": (110, 154110), "oliviarae": (76, 82803), "lexi.vale": (17, 38493), "mia.rose": (3, 2999)}
+        "lanaa": (110, 154110),
+        "oliviarae": (76, 82803),
+        "lexi.vale": (17, 38493),
+        "mia.rose": (3, 2999),
+    }
 
 
 def test_cli_onyxos_switch_serves_the_fixtures_creators(capsys: pytest.CaptureFixture[str]) -> None:
@@ -302,8 +328,7 @@ def test_cli_onyxos_switch_serves_the_fixtures_creators(capsys: pytest.CaptureFi
         base = out.split("listening on ")[1].split()[0]
         assert f"lanaa    {LANA.uuid}" in out and "agency admin, manages lanaa" in out
         info = httpx.get(base + "/_sandbox/info", timeout=10).json()
-        assert {u["handle"]: u["uuid"] for u in info["users"]} == {
-            c.handle: c.uuid for c in (LANA, OLIVIA, LEXI, MIA)}
+        assert {u["handle"]: u["uuid"] for u in info["users"]} == {c.handle: c.uuid for c in (LANA, OLIVIA, LEXI, MIA)}
         with httpx.Client(timeout=10) as http:
             tokens = oauth.refresh(http, base, info["client_id"], info["client_secret"], OLIVIA_GRANT.refresh_token)
         assert tokens.refresh_token != OLIVIA_GRANT.refresh_token

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -55,18 +56,25 @@ def openapi(spec: dict[str, Any]) -> OpenAPI:
 
 @pytest.fixture(scope="module")
 def sb() -> Iterator[FanvueSandbox]:
-    cfg = SandboxConfig.demo(unknown_source_share=0.0, rate_limit=1_000_000,
-                             sunset_versions={"2024-01-01": "2025-06-26T00:00:00.000Z"})
+    cfg = SandboxConfig.demo(
+        unknown_source_share=0.0, rate_limit=1_000_000, sunset_versions={"2024-01-01": "2025-06-26T00:00:00.000Z"}
+    )
     with FanvueSandbox(cfg) as s:
         yield s
 
 
 def _mock(r: httpx.Response) -> tuple[MockRequest, MockResponse]:
     req = r.request
-    mreq = MockRequest("http://" + req.url.netloc.decode(), req.method.lower(), req.url.path,
-                       args=ImmutableMultiDict(list(req.url.params.multi_items())), headers=dict(req.headers))
-    mresp = MockResponse(r.content, r.status_code, dict(r.headers),
-                         content_type=r.headers.get("content-type", "").split(";")[0])
+    mreq = MockRequest(
+        "http://" + req.url.netloc.decode(),
+        req.method.lower(),
+        req.url.path,
+        args=ImmutableMultiDict(list(req.url.params.multi_items())),
+        headers=dict(req.headers),
+    )
+    mresp = MockResponse(
+        r.content, r.status_code, dict(r.headers), content_type=r.headers.get("content-type", "").split(";")[0]
+    )
     return mreq, mresp
 
 
@@ -106,15 +114,36 @@ def test_success_responses_of_every_endpoint(sb: FanvueSandbox, openapi: OpenAPI
         for _ in range(4):
             params: dict[str, Any] = {"size": 50, **({"cursor": cursor} if cursor else {})}
             cursor = check(openapi, http.get(path, params=params), 200)["nextCursor"]
-        check(openapi, http.get(path, params={"startDate": "2025-01-01T00:00:00+01:00",
-                                              "endDate": "2025-03-01T00:00:00Z", "source": "tip,message,post",
-                                              "size": 7}), 200)
+        check(
+            openapi,
+            http.get(
+                path,
+                params={
+                    "startDate": "2025-01-01T00:00:00+01:00",
+                    "endDate": "2025-03-01T00:00:00Z",
+                    "source": "tip,message,post",
+                    "size": 7,
+                },
+            ),
+            200,
+        )
         last = check(openapi, http.get(path, params={"endDate": "2024-01-01T00:00:00Z", "size": 50}), 200)
         assert last["nextCursor"] is None or last["data"]
         summary = f"/creators/{ava}/insights/earnings/summary"
         check(openapi, http.get(summary), 200)
-        check(openapi, http.get(summary, params={"startDate": "2025-01-01T00:00:00Z", "endDate": "2025-04-01T00:00:00Z",
-                                                 "granularity": "week", "timezone": "America/New_York"}), 200)
+        check(
+            openapi,
+            http.get(
+                summary,
+                params={
+                    "startDate": "2025-01-01T00:00:00Z",
+                    "endDate": "2025-04-01T00:00:00Z",
+                    "granularity": "week",
+                    "timezone": "America/New_York",
+                },
+            ),
+            200,
+        )
         check(openapi, http.get("/insights/earnings", params={"size": 50}), 200)  # the agency's own items
         check(openapi, http.get("/insights/spending"), 200)
     with http_for(sb, "dora") as http:
@@ -128,9 +157,15 @@ def test_success_responses_of_every_endpoint(sb: FanvueSandbox, openapi: OpenAPI
 
 def test_error_responses_of_every_endpoint(sb: FanvueSandbox, openapi: OpenAPI) -> None:
     ava, dora = sb.creator("ava").uuid, sb.creator("dora").uuid
-    personal = ["/users/me", "/users/account", "/creators", "/insights/earnings", "/insights/earnings/summary",
-                "/insights/spending"]
-    agency = [f"/creators/{{}}/account", "/creators/{}/insights/earnings", "/creators/{}/insights/earnings/summary"]
+    personal = [
+        "/users/me",
+        "/users/account",
+        "/creators",
+        "/insights/earnings",
+        "/insights/earnings/summary",
+        "/insights/spending",
+    ]
+    agency = ["/creators/{}/account", "/creators/{}/insights/earnings", "/creators/{}/insights/earnings/summary"]
     every = personal + [p.format(ava) for p in agency]
     token = sb.issue_grant("agency", ALL)["access_token"]
     base = sb.base_url or ""
@@ -138,8 +173,12 @@ def test_error_responses_of_every_endpoint(sb: FanvueSandbox, openapi: OpenAPI) 
         for path in every:
             body = check(openapi, raw.get(path, headers={"Authorization": f"Bearer {token}"}), 400, request_too=False)
             assert body["error"] == "Unsupported API version"
-            body = check(openapi, raw.get(path, headers=api_headers(token) | {"X-Fanvue-API-Version": "2024-01-01"}),
-                         410, request_too=False)
+            body = check(
+                openapi,
+                raw.get(path, headers=api_headers(token) | {"X-Fanvue-API-Version": "2024-01-01"}),
+                410,
+                request_too=False,
+            )
             assert body["nextVersion"] == "2025-06-26"
             check(openapi, raw.get(path, headers=api_headers("expired")), 401)
     with http_for(sb, "agency", "openid read:agency") as http:
@@ -158,8 +197,9 @@ def test_error_responses_of_every_endpoint(sb: FanvueSandbox, openapi: OpenAPI) 
 
 
 def test_429_carries_the_documented_headers(openapi: OpenAPI) -> None:
-    cfg = SandboxConfig(creators=[CreatorSpec(handle="solo", items=30, history_days=10)], rate_limit=1,
-                        rate_window_s=30)
+    cfg = SandboxConfig(
+        creators=[CreatorSpec(handle="solo", items=30, history_days=10)], rate_limit=1, rate_window_s=30
+    )
     with FanvueSandbox(cfg) as sb, http_for(sb, "solo") as http:
         check(openapi, http.get("/insights/earnings"), 200)
         r = http.get("/insights/earnings")

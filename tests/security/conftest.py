@@ -5,6 +5,7 @@ agencies, and a log capture that spans the whole suite.
 Everything runs in this process, so changing the environment (and calling reset_settings()) changes
 what the served handlers see on their next request.
 """
+
 from __future__ import annotations
 
 import base64
@@ -14,10 +15,11 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import httpx
 import psycopg
@@ -45,7 +47,7 @@ class CaptureHandler(logging.Handler):
                 text += "\n" + logging.Formatter().formatException(record.exc_info)
             if record.stack_info:
                 text += "\n" + record.stack_info
-        except Exception as exc:  # noqa: BLE001 - a broken record must not hide the others
+        except Exception as exc:
             text = f"{record.name} unformattable record: {exc!r} {record.msg!r} {record.args!r}"
         with self._guard:
             self.lines.append(text)
@@ -55,7 +57,7 @@ CAPTURE = CaptureHandler()
 SECRETS: dict[str, str] = {}  # what must never appear in a log line: value -> label
 
 
-def remember_secret(label: str, value: Optional[str]) -> None:
+def remember_secret(label: str, value: str | None) -> None:
     if value and len(value) >= 8:
         SECRETS.setdefault(value, label)
 
@@ -105,8 +107,16 @@ class Sec:
     def auth(self, user_id: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(user_id)}"}
 
-    def request(self, method: str, path: str, *, token: Optional[str] = None, headers: Optional[dict] = None,
-                params: Any = None, content: Optional[bytes] = None) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        headers: dict | None = None,
+        params: Any = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
         h = dict(headers or {})
         if token is not None:
             h["Authorization"] = f"Bearer {token}"
@@ -115,8 +125,8 @@ class Sec:
 
 @pytest.fixture(scope="session")
 def sec(database_url: str) -> Iterator[Sec]:
-    from lib.config import reset_settings
     from fanvue_sandbox import SandboxConfig
+    from lib.config import reset_settings
 
     config = SandboxConfig.demo(rate_window_s=3.0)
     stack_gen = start_stack(database_url, config)
@@ -124,13 +134,21 @@ def sec(database_url: str) -> Iterator[Sec]:
     saved = os.environ.get("FANVUE_WEBHOOK_SECRET")
     os.environ["FANVUE_WEBHOOK_SECRET"] = WEBHOOK_SECRET
     reset_settings()
-    for label, value in (("cron secret", CRON_SECRET), ("jwt secret", JWT_SECRET),
-                         ("webhook secret", WEBHOOK_SECRET), ("client secret", config.client_secret),
-                         ("token key", stack.env["TOKEN_ENCRYPTION_KEY"].partition(":")[2])):
+    for label, value in (
+        ("cron secret", CRON_SECRET),
+        ("jwt secret", JWT_SECRET),
+        ("webhook secret", WEBHOOK_SECRET),
+        ("client secret", config.client_secret),
+        ("token key", stack.env["TOKEN_ENCRYPTION_KEY"].partition(":")[2]),
+    ):
         remember_secret(label, value)
     try:
-        yield Sec(functions=stack.functions, sandbox=stack.sandbox, env=dict(stack.env, FANVUE_WEBHOOK_SECRET=WEBHOOK_SECRET),
-                  database_url=database_url)
+        yield Sec(
+            functions=stack.functions,
+            sandbox=stack.sandbox,
+            env=dict(stack.env, FANVUE_WEBHOOK_SECRET=WEBHOOK_SECRET),
+            database_url=database_url,
+        )
     finally:
         if saved is None:
             os.environ.pop("FANVUE_WEBHOOK_SECRET", None)
@@ -147,10 +165,10 @@ def sec(database_url: str) -> Iterator[Sec]:
 
 
 @contextmanager
-def environment(**changes: Optional[str]) -> Iterator[None]:
+def environment(**changes: str | None) -> Iterator[None]:
     """Temporarily sets (str) or unsets (None) environment variables for the served handlers."""
-    from lib.http.auth import JWKS
     from lib.config import reset_settings
+    from lib.http.auth import JWKS
 
     saved = {k: os.environ.get(k) for k in changes}
     for k, v in changes.items():
@@ -188,7 +206,7 @@ class Agency:
 class Worlds:
     a: Agency
     b: Agency
-    c: Agency          # nobody the tests sign in as belongs to it: its ids are always someone else's
+    c: Agency  # nobody the tests sign in as belongs to it: its ids are always someone else's
     orphan_user: str  # a valid user with no profile
 
 
@@ -204,10 +222,12 @@ def _agency(sql: psycopg.Connection, name: str) -> Agency:
 @pytest.fixture(scope="session")
 def worlds(sec: Sec, database_url: str) -> Worlds:
     with psycopg.connect(database_url, autocommit=True) as sql:
-        return Worlds(a=_agency(sql, "Agency A " + uuid.uuid4().hex[:6]),
-                      b=_agency(sql, "Agency B " + uuid.uuid4().hex[:6]),
-                      c=_agency(sql, "Agency C " + uuid.uuid4().hex[:6]),
-                      orphan_user=str(uuid.uuid4()))
+        return Worlds(
+            a=_agency(sql, "Agency A " + uuid.uuid4().hex[:6]),
+            b=_agency(sql, "Agency B " + uuid.uuid4().hex[:6]),
+            c=_agency(sql, "Agency C " + uuid.uuid4().hex[:6]),
+            orphan_user=str(uuid.uuid4()),
+        )
 
 
 # ---------------------------------------------------------------- "nothing was written"
@@ -257,7 +277,7 @@ class RawResponse:
         return json.loads(self.content)
 
 
-def raw_request(sec: "Sec", data: bytes, timeout: float = 10.0) -> RawResponse:
+def raw_request(sec: Sec, data: bytes, timeout: float = 10.0) -> RawResponse:
     """Sends bytes as they are over a socket (no client-side logging, no client-side validation)."""
     import http.client
     import socket
@@ -276,7 +296,7 @@ def raw_request(sec: "Sec", data: bytes, timeout: float = 10.0) -> RawResponse:
         return RawResponse(response.status, response.headers, body)
 
 
-def assert_error(response: httpx.Response, status: int, code: Optional[str] = None) -> dict[str, Any]:
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
     assert response.status_code == status, (response.status_code, response.text[:500])
     assert response.headers.get("content-type", "").startswith("application/json"), response.headers
     body = response.json()
@@ -292,7 +312,7 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _int_bytes(value: int, length: Optional[int] = None) -> bytes:
+def _int_bytes(value: int, length: int | None = None) -> bytes:
     length = length or (value.bit_length() + 7) // 8
     return value.to_bytes(length, "big")
 
@@ -306,22 +326,40 @@ class Keys:
         self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.other_ec = ec.generate_private_key(ec.SECP256R1())
         pem = serialization.Encoding.PEM
-        self.ec_private_pem = self.ec.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                                    serialization.NoEncryption()).decode()
-        self.rsa_private_pem = self.rsa.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                                      serialization.NoEncryption()).decode()
-        self.other_ec_private_pem = self.other_ec.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                                                serialization.NoEncryption()).decode()
-        self.ec_public_pem = self.ec.public_key().public_bytes(
-            pem, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-        self.rsa_public_pem = self.rsa.public_key().public_bytes(
-            pem, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        self.ec_private_pem = self.ec.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        self.rsa_private_pem = self.rsa.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        self.other_ec_private_pem = self.other_ec.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        self.ec_public_pem = (
+            self.ec.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        )
+        self.rsa_public_pem = (
+            self.rsa.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        )
         numbers = self.ec.public_key().public_numbers()
         rsa_numbers = self.rsa.public_key().public_numbers()
-        self.ec_jwk = {"kty": "EC", "crv": "P-256", "kid": "ec-1", "use": "sig", "alg": "ES256",
-                       "x": _b64(_int_bytes(numbers.x, 32)), "y": _b64(_int_bytes(numbers.y, 32))}
-        self.rsa_jwk = {"kty": "RSA", "kid": "rsa-1", "use": "sig", "alg": "RS256",
-                        "n": _b64(_int_bytes(rsa_numbers.n)), "e": _b64(_int_bytes(rsa_numbers.e))}
+        self.ec_jwk = {
+            "kty": "EC",
+            "crv": "P-256",
+            "kid": "ec-1",
+            "use": "sig",
+            "alg": "ES256",
+            "x": _b64(_int_bytes(numbers.x, 32)),
+            "y": _b64(_int_bytes(numbers.y, 32)),
+        }
+        self.rsa_jwk = {
+            "kty": "RSA",
+            "kid": "rsa-1",
+            "use": "sig",
+            "alg": "RS256",
+            "n": _b64(_int_bytes(rsa_numbers.n)),
+            "e": _b64(_int_bytes(rsa_numbers.e)),
+        }
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [self.ec_jwk, self.rsa_jwk]}
@@ -336,7 +374,7 @@ class JwksServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 server.hits += 1
                 if server.down:
                     self.send_response(503)
@@ -378,8 +416,15 @@ def jwks_server(keys: Keys) -> Iterator[JwksServer]:
 
 def claims(user_id: str, **overrides: Any) -> dict[str, Any]:
     now = int(time.time())
-    base = {"sub": user_id, "aud": "authenticated", "role": "authenticated", "iss": ISSUER,
-            "iat": now, "exp": now + 3600, "email": "someone@local.test"}
+    base = {
+        "sub": user_id,
+        "aud": "authenticated",
+        "role": "authenticated",
+        "iss": ISSUER,
+        "iat": now,
+        "exp": now + 3600,
+        "email": "someone@local.test",
+    }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -388,6 +433,22 @@ def unsigned(header: dict[str, Any], payload: dict[str, Any], signature: str = "
     return ".".join([_b64(json.dumps(header).encode()), _b64(json.dumps(payload).encode()), signature])
 
 
-__all__ = ["Sec", "Worlds", "Agency", "Writes", "Keys", "JwksServer", "environment", "assert_error", "claims",
-           "unsigned", "WEBHOOK_SECRET", "CRON_SECRET", "JWT_SECRET", "ISSUER", "remember_secret", "find_leaks",
-           "CAPTURE"]
+__all__ = [
+    "CAPTURE",
+    "CRON_SECRET",
+    "ISSUER",
+    "JWT_SECRET",
+    "WEBHOOK_SECRET",
+    "Agency",
+    "JwksServer",
+    "Keys",
+    "Sec",
+    "Worlds",
+    "Writes",
+    "assert_error",
+    "claims",
+    "environment",
+    "find_leaks",
+    "remember_secret",
+    "unsigned",
+]

@@ -1,5 +1,6 @@
 """What a browser sees: CORS for the origins in ALLOWED_ORIGINS only, no caching, no framing, a strict
 CSP on the HTML report; and log redaction of whatever our code logs. Real HTTP against the served api/."""
+
 from __future__ import annotations
 
 import logging
@@ -10,8 +11,11 @@ from devstack.server import load_handler, route_table
 from tests.security.conftest import assert_error, environment
 
 DASHBOARD = "https://dashboard.agency.example"
-PREFLIGHT = {"Origin": DASHBOARD, "Access-Control-Request-Method": "GET",
-             "Access-Control-Request-Headers": "authorization"}
+PREFLIGHT = {
+    "Origin": DASHBOARD,
+    "Access-Control-Request-Method": "GET",
+    "Access-Control-Request-Headers": "authorization",
+}
 
 
 @pytest.fixture()
@@ -26,16 +30,22 @@ def test_preflight_from_an_allowed_origin_is_204_with_cors_headers(sec, allowed,
     assert r.status_code == 204, r.text
     assert r.headers["access-control-allow-origin"] == DASHBOARD
     assert "authorization" in r.headers["access-control-allow-headers"].lower()
-    assert set(load_handler(route_table()[path]).methods) <= {m.strip() for m in
-                                                              r.headers["access-control-allow-methods"].split(",")}
+    assert set(load_handler(route_table()[path]).methods) <= {
+        m.strip() for m in r.headers["access-control-allow-methods"].split(",")
+    }
     assert int(r.headers["access-control-max-age"]) > 0 and r.headers["vary"] == "Origin"
     assert "access-control-allow-credentials" not in r.headers
 
 
 def test_preflight_from_another_origin_gets_no_cors_headers(sec, allowed, writes):
     with writes.none():
-        for origin in ("https://evil.example", "https://dashboard.agency.example.evil.example", "null",
-                       DASHBOARD + ":8443", DASHBOARD.replace("https", "http")):
+        for origin in (
+            "https://evil.example",
+            "https://dashboard.agency.example.evil.example",
+            "null",
+            DASHBOARD + ":8443",
+            DASHBOARD.replace("https", "http"),
+        ):
             r = sec.request("OPTIONS", "/api/fanvue/diagnose-revenue", headers=dict(PREFLIGHT, Origin=origin))
             assert_error(r, 403, "origin_not_allowed")
             assert not any(h.startswith("access-control-") for h in r.headers), (origin, r.headers)
@@ -55,12 +65,22 @@ def test_wildcard_is_refused_as_configuration(sec):
 
 def test_actual_requests_get_acao_for_allowed_origins_only(sec, worlds, allowed):
     params = {"modelId": worlds.a.model_id, "probe": "false"}
-    ok = sec.request("GET", "/api/fanvue/diagnose-revenue", token=sec.token(worlds.a.member_id),
-                     headers={"Origin": DASHBOARD}, params=params)
+    ok = sec.request(
+        "GET",
+        "/api/fanvue/diagnose-revenue",
+        token=sec.token(worlds.a.member_id),
+        headers={"Origin": DASHBOARD},
+        params=params,
+    )
     assert ok.status_code == 200, ok.text
     assert ok.headers["access-control-allow-origin"] == DASHBOARD and ok.headers["vary"] == "Origin"
-    other = sec.request("GET", "/api/fanvue/diagnose-revenue", token=sec.token(worlds.a.member_id),
-                        headers={"Origin": "https://evil.example"}, params=params)
+    other = sec.request(
+        "GET",
+        "/api/fanvue/diagnose-revenue",
+        token=sec.token(worlds.a.member_id),
+        headers={"Origin": "https://evil.example"},
+        params=params,
+    )
     assert "access-control-allow-origin" not in other.headers and other.headers["vary"] == "Origin"
 
 
@@ -69,8 +89,12 @@ def test_plain_options_without_a_preflight_is_still_405(sec, allowed):
 
 
 def test_html_report_has_a_strict_csp_and_cannot_be_framed(sec, worlds):
-    r = sec.request("GET", "/api/fanvue/diagnose-revenue", token=sec.token(worlds.a.member_id),
-                    params={"modelId": worlds.a.model_id, "probe": "false", "format": "html"})
+    r = sec.request(
+        "GET",
+        "/api/fanvue/diagnose-revenue",
+        token=sec.token(worlds.a.member_id),
+        params={"modelId": worlds.a.model_id, "probe": "false", "format": "html"},
+    )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     csp = {d.strip().split(" ")[0]: d.strip() for d in r.headers["content-security-policy"].split(";")}
     assert csp["default-src"] == "default-src 'none'" and csp["frame-ancestors"] == "frame-ancestors 'none'"

@@ -1,4 +1,5 @@
 """The cron endpoint accepts exactly `Authorization: Bearer $CRON_SECRET`, fails closed without it (F7)."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,16 +10,23 @@ CRON = "/api/cron/sync-transactions"
 
 
 WRONG = {  # ids stay stable across xdist workers (the secret itself is random per process)
-    "missing": None, "empty": "", "suffix": "Bearer {s}x", "prefix": "Bearer {short}", "lowercase": "bearer {s}",
-    "basic": "Basic {s}", "bare": "{s}", "double-space": "Bearer  {s}", "wrong": "Bearer wrong", "none": "Bearer None",
+    "missing": None,
+    "empty": "",
+    "suffix": "Bearer {s}x",
+    "prefix": "Bearer {short}",
+    "lowercase": "bearer {s}",
+    "basic": "Basic {s}",
+    "bare": "{s}",
+    "double-space": "Bearer  {s}",
+    "wrong": "Bearer wrong",
+    "none": "Bearer None",
 }
 
 
 @pytest.mark.parametrize("case", sorted(WRONG))
 def test_missing_or_wrong_cron_secret(sec, writes, case):
     template = WRONG[case]
-    headers = {} if template is None else {
-        "Authorization": template.format(s=CRON_SECRET, short=CRON_SECRET[:-1])}
+    headers = {} if template is None else {"Authorization": template.format(s=CRON_SECRET, short=CRON_SECRET[:-1])}
     with writes.none():
         r = sec.request("GET", CRON, headers=headers)
         assert_error(r, 401, "unauthorized")
@@ -41,8 +49,13 @@ def test_secret_in_the_query_is_ignored(sec, writes):
 
 @pytest.mark.parametrize("case", ["missing", "empty-bearer", "bearer-none", "bearer-null", "old-secret"])
 def test_unset_cron_secret_fails_closed(sec, writes, case):
-    value = {"missing": None, "empty-bearer": "Bearer", "bearer-none": "Bearer None", "bearer-null": "Bearer null",
-             "old-secret": f"Bearer {CRON_SECRET}"}[case]
+    value = {
+        "missing": None,
+        "empty-bearer": "Bearer",
+        "bearer-none": "Bearer None",
+        "bearer-null": "Bearer null",
+        "old-secret": f"Bearer {CRON_SECRET}",
+    }[case]
     headers = {} if value is None else {"Authorization": value}
     with environment(CRON_SECRET=None), writes.none():
         r = sec.request("GET", CRON, headers=headers)
@@ -56,8 +69,13 @@ def test_empty_cron_secret_counts_as_unset(sec, writes):
 
 def test_cron_with_bad_parameters_is_refused_before_any_work(sec, writes):
     with writes.none():
-        for params in ({"mode": "everything"}, {"worker": "65"}, {"worker": "-1"}, {"worker": "1e3"},
-                       {"mode": "sync'; drop table sync_runs;--"}):
+        for params in (
+            {"mode": "everything"},
+            {"worker": "65"},
+            {"worker": "-1"},
+            {"worker": "1e3"},
+            {"mode": "sync'; drop table sync_runs;--"},
+        ):
             r = sec.request("GET", CRON, token=CRON_SECRET, params=params)
             assert_error(r, 422, "invalid_parameter")
 
@@ -66,11 +84,13 @@ def test_refresh_endpoint_accepts_the_cron_secret_but_still_validates(sec, world
     import uuid
 
     with writes.none():
-        r = sec.request("POST", "/api/auth/fanvue/refresh", token=CRON_SECRET,
-                        params={"connectionId": str(uuid.uuid4())})
+        r = sec.request(
+            "POST", "/api/auth/fanvue/refresh", token=CRON_SECRET, params={"connectionId": str(uuid.uuid4())}
+        )
         assert_error(r, 404, "not_found")
-        r = sec.request("POST", "/api/auth/fanvue/refresh", token=f"{CRON_SECRET}x",
-                        params={"connectionId": worlds.a.connection_id})
+        r = sec.request(
+            "POST", "/api/auth/fanvue/refresh", token=f"{CRON_SECRET}x", params={"connectionId": worlds.a.connection_id}
+        )
         assert_error(r, 401, "unauthorized")
 
 

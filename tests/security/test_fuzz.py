@@ -6,11 +6,12 @@ are still fuzzed, since validation comes before authentication. The fuzzing user
 connection ids are left out of the id pool: syncing or refreshing them is a real upstream call (a 502,
 their tokens are fake), which the access tests cover.
 """
+
 from __future__ import annotations
 
 import json
 import time
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,8 +21,13 @@ from lib.webhooks import sign
 from tests.security.conftest import CRON_SECRET, WEBHOOK_SECRET
 from tests.security.test_input import ALL_METHODS, HEADER_INJECTION, ROUTES, SQL_INJECTION, params_of
 
-FUZZ = settings(max_examples=100, deadline=None, database=None, derandomize=False,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=100,
+    deadline=None,
+    database=None,
+    derandomize=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def check(response, method: str) -> None:
@@ -30,8 +36,9 @@ def check(response, method: str) -> None:
         assert response.headers.get("content-type", "").startswith("application/json"), response.headers
         body = response.json()
         error = body.get("error") if isinstance(body, dict) else None
-        assert isinstance(error, dict) and isinstance(error.get("code"), str) \
-            and isinstance(error.get("message"), str), body
+        assert (
+            isinstance(error, dict) and isinstance(error.get("code"), str) and isinstance(error.get("message"), str)
+        ), body
 
 
 def values(ids: list[str]) -> st.SearchStrategy[str]:
@@ -39,16 +46,40 @@ def values(ids: list[str]) -> st.SearchStrategy[str]:
         st.text(max_size=40),
         st.text(alphabet=st.characters(codec="utf-8"), min_size=50, max_size=400),
         st.integers().map(str),
-        st.integers(min_value=-(10 ** 60), max_value=10 ** 60).map(str),
+        st.integers(min_value=-(10**60), max_value=10**60).map(str),
         st.floats(allow_nan=True, allow_infinity=True).map(repr),
         st.booleans().map(str),
-        st.sampled_from(["true", "false", "1", "0", "yes", "no", "on", "off", "", "null", "None", "json",
-                         "text", "html", "sync", "reconcile", "64", "65", "-1", "2026-01-01T00:00:00Z",
-                         "2026-01-01T00:00:00", "9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00Z"]),
+        st.sampled_from(
+            [
+                "true",
+                "false",
+                "1",
+                "0",
+                "yes",
+                "no",
+                "on",
+                "off",
+                "",
+                "null",
+                "None",
+                "json",
+                "text",
+                "html",
+                "sync",
+                "reconcile",
+                "64",
+                "65",
+                "-1",
+                "2026-01-01T00:00:00Z",
+                "2026-01-01T00:00:00",
+                "9999-12-31T23:59:59+14:00",
+                "0001-01-01T00:00:00Z",
+            ]
+        ),
         st.uuids().map(str),
         st.sampled_from(ids),
         st.sampled_from(SQL_INJECTION + HEADER_INJECTION),
-        st.datetimes(timezones=st.sampled_from([timezone.utc, None])).map(lambda d: d.isoformat()),
+        st.datetimes(timezones=st.sampled_from([UTC, None])).map(lambda d: d.isoformat()),
     )
 
 
@@ -64,7 +95,7 @@ def typed_values(path: str, ids: list[str]) -> dict[str, st.SearchStrategy[str]]
         elif "UUID" in text:
             typed = st.one_of(st.sampled_from(ids), st.uuids().map(str))
         elif "datetime" in text:
-            typed = st.datetimes(timezones=st.just(timezone.utc)).map(lambda d: d.isoformat())
+            typed = st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat())
         elif "Literal" in text:
             literal = next((a for a in typing.get_args(field.annotation) if typing.get_args(a)), field.annotation)
             typed = st.sampled_from([str(v) for v in typing.get_args(literal)] or ["x"])
@@ -105,8 +136,11 @@ def test_fuzz_well_formed_calls_with_hostile_values(sec, worlds, path):
     typed = typed_values(path, _ids(worlds))
 
     @FUZZ
-    @given(pairs=st.fixed_dictionaries({}, optional=typed).map(lambda d: list(d.items())),
-           who=st.sampled_from(["admin_a", "member_a", "admin_b"]), body=BODIES)
+    @given(
+        pairs=st.fixed_dictionaries({}, optional=typed).map(lambda d: list(d.items())),
+        who=st.sampled_from(["admin_a", "member_a", "admin_b"]),
+        body=BODIES,
+    )
     def run(pairs, who, body):
         method = ROUTES[path].methods[0]
         r = sec.request(method, path, headers=credentials(sec, worlds, path, who), params=pairs, content=body)
@@ -123,10 +157,15 @@ def test_fuzz_anything(sec, worlds, path):
     keys = st.one_of(st.sampled_from(known), st.text(max_size=12)) if known else st.text(max_size=12)
 
     @settings(FUZZ, max_examples=60)
-    @given(pairs=st.one_of(st.dictionaries(keys, values(ids), max_size=5).map(lambda d: list(d.items())),
-                           st.lists(st.tuples(keys, values(ids)), max_size=4)),
-           who=st.sampled_from(["admin_a", "member_a", "admin_b", "none", "garbage", "cron"]),
-           method=st.sampled_from(ALL_METHODS), body=BODIES)
+    @given(
+        pairs=st.one_of(
+            st.dictionaries(keys, values(ids), max_size=5).map(lambda d: list(d.items())),
+            st.lists(st.tuples(keys, values(ids)), max_size=4),
+        ),
+        who=st.sampled_from(["admin_a", "member_a", "admin_b", "none", "garbage", "cron"]),
+        method=st.sampled_from(ALL_METHODS),
+        body=BODIES,
+    )
     def run(pairs, who, method, body):
         r = sec.request(method, path, headers=credentials(sec, worlds, path, who), params=pairs, content=body)
         check(r, method)
@@ -135,9 +174,16 @@ def test_fuzz_anything(sec, worlds, path):
 
 
 json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(min_value=-(10 ** 30), max_value=10 ** 30),
-              st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=30)),
-    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(st.text(max_size=10), children, max_size=4)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(10**30), max_value=10**30),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=30),
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -150,20 +196,29 @@ def test_fuzz_webhook_bodies(sec, worlds):
         body=st.one_of(
             st.binary(max_size=2048),
             json_values.map(lambda v: json.dumps(v).encode()),
-            st.fixed_dictionaries({"recipientUuid": st.one_of(st.sampled_from(creators), st.uuids().map(str),
-                                                              st.text(max_size=40))},
-                                  optional={"price": json_values, "sender": json_values, "context": json_values,
-                                            "postUuid": json_values, "type": json_values})
-            .map(lambda d: json.dumps(d, ensure_ascii=False).encode()),
+            st.fixed_dictionaries(
+                {"recipientUuid": st.one_of(st.sampled_from(creators), st.uuids().map(str), st.text(max_size=40))},
+                optional={
+                    "price": json_values,
+                    "sender": json_values,
+                    "context": json_values,
+                    "postUuid": json_values,
+                    "type": json_values,
+                },
+            ).map(lambda d: json.dumps(d, ensure_ascii=False).encode()),
         ),
         signature=st.sampled_from(["valid", "stale", "wrong", "none", "random"]),
-        random_header=st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7e), max_size=80),
+        random_header=st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=80),
     )
     def run(body, signature, random_header):
         now = int(time.time())
-        header = {"valid": sign(WEBHOOK_SECRET, body, now), "stale": sign(WEBHOOK_SECRET, body, now - 1000),
-                  "wrong": sign("wrong", body, now), "none": None,
-                  "random": random_header or None}[signature]
+        header = {
+            "valid": sign(WEBHOOK_SECRET, body, now),
+            "stale": sign(WEBHOOK_SECRET, body, now - 1000),
+            "wrong": sign("wrong", body, now),
+            "none": None,
+            "random": random_header or None,
+        }[signature]
         headers = {"Content-Type": "application/json"}
         if header:
             headers["X-Fanvue-Signature"] = header

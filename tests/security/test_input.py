@@ -2,6 +2,7 @@
 wrong methods, oversized and malformed bodies and headers, non-UUID ids, SQL and header injection
 strings in every parameter, huge queries, unknown and duplicate parameters. Every answer is a JSON
 {"error": {"code", "message"}} with the right 4xx, and nothing is written."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,15 +38,30 @@ def call(sec, worlds, path: str, params: Any = None, method: str | None = None, 
 
 
 SQL_INJECTION = [
-    "' OR '1'='1", "1; DROP TABLE models;--", "'); select pg_sleep(10);--", "\" OR \"\"=\"",
-    "00000000-0000-0000-0000-000000000000' OR 1=1 --", "$$; delete from fanvue_transactions; $$",
-    "%27%20OR%201%3D1", "admin'--", "1 UNION SELECT access_token_enc FROM fanvue_connections",
-    "\\x00", "\x00", "\u202e\ufeff", "😀" * 50, "../../../../etc/passwd", "${jndi:ldap://x}",
-    "{{7*7}}", "<script>alert(1)</script>",
+    "' OR '1'='1",
+    "1; DROP TABLE models;--",
+    "'); select pg_sleep(10);--",
+    '" OR ""="',
+    "00000000-0000-0000-0000-000000000000' OR 1=1 --",
+    "$$; delete from fanvue_transactions; $$",
+    "%27%20OR%201%3D1",
+    "admin'--",
+    "1 UNION SELECT access_token_enc FROM fanvue_connections",
+    "\\x00",
+    "\x00",
+    "\u202e\ufeff",
+    "😀" * 50,
+    "../../../../etc/passwd",
+    "${jndi:ldap://x}",
+    "{{7*7}}",
+    "<script>alert(1)</script>",
 ]
 HEADER_INJECTION = [
-    "x\r\nSet-Cookie: pwned=1", "x\nLocation: https://evil.example", "x\r\n\r\n<html>pwned</html>",
-    "%0d%0aSet-Cookie:%20pwned=1", "x\u2028X-Pwned: 1",
+    "x\r\nSet-Cookie: pwned=1",
+    "x\nLocation: https://evil.example",
+    "x\r\n\r\n<html>pwned</html>",
+    "%0d%0aSet-Cookie:%20pwned=1",
+    "x\u2028X-Pwned: 1",
 ]
 ACCEPTED = {400, 401, 403, 404, 409, 422}
 
@@ -88,13 +104,22 @@ def test_oversized_body_is_413(sec, worlds, writes, path):
         r = call(sec, worlds, path, content=b"{" + b" " * limit + b"}", headers={"Content-Type": "application/json"})
         assert_error(r, 413, "payload_too_large")
         # a declared length far beyond the limit is refused before anything is read
-        head = (f"{ROUTES[path].methods[0]} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n"
-                f"Content-Type: application/json\r\n\r\n").encode()
+        head = (
+            f"{ROUTES[path].methods[0]} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n"
+            f"Content-Type: application/json\r\n\r\n"
+        ).encode()
         assert_error(raw_request(sec, head), 413, "payload_too_large")
 
 
-@pytest.mark.parametrize("length,code", [("abc", "malformed_header"), ("-1", "malformed_header"),
-                                         ("1e3", "malformed_header"), ("0x10", "malformed_header")])
+@pytest.mark.parametrize(
+    "length,code",
+    [
+        ("abc", "malformed_header"),
+        ("-1", "malformed_header"),
+        ("1e3", "malformed_header"),
+        ("0x10", "malformed_header"),
+    ],
+)
 def test_malformed_content_length(sec, writes, length, code):
     with writes.none():
         for path in ROUTES:
@@ -107,8 +132,9 @@ def test_chunked_bodies_are_refused(sec, writes):
     with writes.none():
         for path in ROUTES:
             method = ROUTES[path].methods[0]
-            data = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    "5\r\nhello\r\n0\r\n\r\n").encode()
+            data = (
+                f"{method} {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+            ).encode()
             assert_error(raw_request(sec, data), 400, "length_required")
 
 
@@ -131,8 +157,12 @@ def test_header_line_beyond_http_server_limits_is_json(sec, writes):
 
 def test_huge_authorization_header(sec, worlds, writes):
     with writes.none():
-        r = sec.request("POST", "/api/fanvue/force-sync-revenue", headers={"Authorization": "Bearer " + "a" * 8100},
-                        params={"modelId": worlds.a.model_id})
+        r = sec.request(
+            "POST",
+            "/api/fanvue/force-sync-revenue",
+            headers={"Authorization": "Bearer " + "a" * 8100},
+            params={"modelId": worlds.a.model_id},
+        )
         assert_error(r, 401, "unauthorized")
 
 
@@ -174,8 +204,19 @@ def test_duplicate_parameters(sec, worlds, writes, path):
 @pytest.mark.parametrize("path,name", [(p, n) for p, n in _endpoint_params() if n in ID_PARAMS])
 def test_non_uuid_ids_are_422(sec, worlds, writes, path, name):
     with writes.none():
-        for value in ("abc", "1", "' OR 1=1 --", "00000000-0000-0000-0000-00000000000g", "../x",
-                      "00000000-0000-0000-0000-000000000000-0", "0" * 33, "{}", "[]", "null", "true"):
+        for value in (
+            "abc",
+            "1",
+            "' OR 1=1 --",
+            "00000000-0000-0000-0000-00000000000g",
+            "../x",
+            "00000000-0000-0000-0000-000000000000-0",
+            "0" * 33,
+            "{}",
+            "[]",
+            "null",
+            "true",
+        ):
             r = call(sec, worlds, path, params={name: value})
             assert_error(r, 422, "invalid_parameter")
 
@@ -199,8 +240,13 @@ def test_timestamps_at_the_ends_of_the_calendar_are_422(sec, worlds, writes, pat
     """Converting these to UTC overflows Python's datetime; every datetime parameter answers 422 naming
     itself, never a 500."""
     with writes.none():
-        for value in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00Z",
-                      "9999-12-31T23:59:59Z", "1969-12-31T23:59:59Z"):
+        for value in (
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-14:00",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "1969-12-31T23:59:59Z",
+        ):
             r = call(sec, worlds, path, params={"modelId": worlds.a.model_id, name: value})
             body = assert_error(r, 422, "invalid_parameter")
             assert name in body["error"]["message"] and "out of range" in body["error"]["message"], body
@@ -235,8 +281,13 @@ def test_injection_strings_in_model_names_find_nothing(sec, worlds, writes):
 
 def test_unknown_paths_are_json_404(sec, writes):
     with writes.none():
-        for path in ("/api/fanvue/diagnose-revenue/'%20or%201=1", "/api/../lib/config", "/api/cron/",
-                     "/api/webhooks/fanvue.py", "/api/fanvue/%00"):
+        for path in (
+            "/api/fanvue/diagnose-revenue/'%20or%201=1",
+            "/api/../lib/config",
+            "/api/cron/",
+            "/api/webhooks/fanvue.py",
+            "/api/fanvue/%00",
+        ):
             r = sec.request("GET", path)
             assert r.status_code in (404, 405), (path, r.status_code)
             assert_error(r, r.status_code)

@@ -4,6 +4,7 @@ Target: POST /api/fanvue/force-sync-revenue?dryRun=true on the admin's own model
 been accepted, the call would have run a sync and recorded a run; every attack must answer 401
 {"error": {"code": "unauthorized"}} and write nothing.
 """
+
 from __future__ import annotations
 
 import time
@@ -12,15 +13,26 @@ import uuid
 import pytest
 from jose import jwt
 
-from tests.security.conftest import (ISSUER, JWT_SECRET, Keys, JwksServer, Sec, Worlds, Writes, assert_error,
-                                     claims, environment, remember_secret, unsigned)
+from tests.security.conftest import (
+    ISSUER,
+    JWT_SECRET,
+    JwksServer,
+    Keys,
+    Sec,
+    Worlds,
+    Writes,
+    assert_error,
+    claims,
+    environment,
+    remember_secret,
+    unsigned,
+)
 
 FORCE = "/api/fanvue/force-sync-revenue"
 DIAGNOSE = "/api/fanvue/diagnose-revenue"
 
 
-def attack(sec: Sec, worlds: Worlds, writes: Writes, token: str, status: int = 401,
-           code: str = "unauthorized") -> dict:
+def attack(sec: Sec, worlds: Worlds, writes: Writes, token: str, status: int = 401, code: str = "unauthorized") -> dict:
     with writes.none():
         r = sec.request("POST", FORCE, token=token, params={"modelId": worlds.a.model_id, "dryRun": "true"})
         body = assert_error(r, status, code)
@@ -145,16 +157,28 @@ def test_hs256_signed_with_another_secret(sec, worlds, writes, hs_only):
 
 
 # ---------------------------------------------------------------- claims
-@pytest.mark.parametrize("overrides", [
-    {"exp": int(time.time()) - 1},                                # expired
-    {"exp": None},                                                 # no expiry at all
-    {"nbf": int(time.time()) + 600},                               # not yet valid
-    {"iat": int(time.time()) + 600},                               # issued in the future
-    {"aud": "anon"}, {"aud": ["service_role"]}, {"aud": None},     # wrong or no audience
-    {"iss": "https://evil.example/auth/v1"}, {"iss": ISSUER + "/"}, {"iss": None},  # wrong or no issuer
-    {"role": "service_role"}, {"role": "anon"}, {"role": None},    # not a signed-in user
-    {"sub": "not-a-uuid"}, {"sub": "1 or 1=1"}, {"sub": None}, {"sub": 42},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"exp": int(time.time()) - 1},  # expired
+        {"exp": None},  # no expiry at all
+        {"nbf": int(time.time()) + 600},  # not yet valid
+        {"iat": int(time.time()) + 600},  # issued in the future
+        {"aud": "anon"},
+        {"aud": ["service_role"]},
+        {"aud": None},  # wrong or no audience
+        {"iss": "https://evil.example/auth/v1"},
+        {"iss": ISSUER + "/"},
+        {"iss": None},  # wrong or no issuer
+        {"role": "service_role"},
+        {"role": "anon"},
+        {"role": None},  # not a signed-in user
+        {"sub": "not-a-uuid"},
+        {"sub": "1 or 1=1"},
+        {"sub": None},
+        {"sub": 42},
+    ],
+)
 def test_bad_claims(sec, worlds, writes, keys, both, overrides):
     payload = claims(worlds.a.admin_id, **overrides)
     attack(sec, worlds, writes, hs256(payload))
@@ -176,14 +200,29 @@ def test_tampered_payload(sec, worlds, writes, keys, both):
         attack(sec, worlds, writes, f"{header}.{payload}.{sig[:-2]}{'A' if sig[-2] != 'A' else 'B'}{sig[-1]}")
 
 
-@pytest.mark.parametrize("authorization", [
-    "Bearer", "Bearer x", "Bearer a.b.c", "Bearer ....", "Basic dXNlcjpwYXNz", "bearer",
-    "Token abc", "Bearer eyJhbGciOiJIUzI1NiJ9", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.", "Bearer %00",
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Bearer",
+        "Bearer x",
+        "Bearer a.b.c",
+        "Bearer ....",
+        "Basic dXNlcjpwYXNz",
+        "bearer",
+        "Token abc",
+        "Bearer eyJhbGciOiJIUzI1NiJ9",
+        "Bearer eyJhbGciOiJIUzI1NiJ9.e30.",
+        "Bearer %00",
+    ],
+)
 def test_malformed_authorization(sec, worlds, writes, hs_only, authorization):
     with writes.none():
-        r = sec.request("POST", FORCE, headers={"Authorization": authorization},
-                        params={"modelId": worlds.a.model_id, "dryRun": "true"})
+        r = sec.request(
+            "POST",
+            FORCE,
+            headers={"Authorization": authorization},
+            params={"modelId": worlds.a.model_id, "dryRun": "true"},
+        )
         assert_error(r, 401, "unauthorized")
         assert r.headers.get("www-authenticate") == "Bearer"
 
@@ -205,8 +244,7 @@ def test_user_without_profile_is_forbidden(sec, worlds, writes, hs_only):
 
 
 def test_auth_not_configured_fails_closed(sec, worlds, writes):
-    with environment(SUPABASE_URL=None, SUPABASE_JWKS_URL=None, SUPABASE_JWT_SECRET=None,
-                     SUPABASE_JWT_ISSUER=None):
+    with environment(SUPABASE_URL=None, SUPABASE_JWKS_URL=None, SUPABASE_JWT_SECRET=None, SUPABASE_JWT_ISSUER=None):
         attack(sec, worlds, writes, hs256(claims(worlds.a.admin_id)), status=503, code="auth_not_configured")
 
 
@@ -273,8 +311,20 @@ def _raw_hs256(payload_json: str, secret: str = JWT_SECRET) -> str:
     return token
 
 
-ODD_TIMES = ["[]", "[1]", "{}", '{"a": 1}', "null", "Infinity", "-Infinity", "NaN", "1e400", "-1e400",
-             '"9999999999"', "true"]
+ODD_TIMES = [
+    "[]",
+    "[1]",
+    "{}",
+    '{"a": 1}',
+    "null",
+    "Infinity",
+    "-Infinity",
+    "NaN",
+    "1e400",
+    "-1e400",
+    '"9999999999"',
+    "true",
+]
 
 
 @pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])

@@ -1,6 +1,7 @@
 """The OAuth callback completes only in the browser that started the flow, only for a user who is an
 owner or admin now, and saves grant and links all or nothing. Real HTTP: the served connect and
 callback, the sandbox's authorize step, one httpx client per browser (each with its own cookie jar)."""
+
 from __future__ import annotations
 
 import uuid
@@ -22,15 +23,19 @@ def agency(sec, database_url):
     """A fresh agency with one unlinked model, so the links these tests make touch no other test."""
     with psycopg.connect(database_url, autocommit=True) as sql:
         world = make_agency(sql, "Binding " + uuid.uuid4().hex[:6])
-        model = sql.execute("insert into models (agency_id, name) values (%s, %s) returning id",
-                            (world.agency_id, "Solo " + uuid.uuid4().hex[:6])).fetchone()[0]
+        model = sql.execute(
+            "insert into models (agency_id, name) values (%s, %s) returning id",
+            (world.agency_id, "Solo " + uuid.uuid4().hex[:6]),
+        ).fetchone()[0]
     return world, str(model)
 
 
 def counts(sql) -> tuple:
-    return sql.execute("select (select count(*) from fanvue_connections), (select count(*) from oauth_state_uses),"
-                       " (select count(*) from models where connection_id is not null),"
-                       " (select coalesce(sum(token_version), 0) from fanvue_connections)").fetchone()
+    return sql.execute(
+        "select (select count(*) from fanvue_connections), (select count(*) from oauth_state_uses),"
+        " (select count(*) from models where connection_id is not null),"
+        " (select coalesce(sum(token_version), 0) from fanvue_connections)"
+    ).fetchone()
 
 
 def test_callback_from_another_browser_is_refused_and_writes_nothing(sec, agency, writes, sql):
@@ -39,8 +44,11 @@ def test_callback_from_another_browser_is_refused_and_writes_nothing(sec, agency
     and the state is not spent: the admin's own browser could still finish its flow."""
     world, model = agency
     with httpx.Client(timeout=30) as admin_browser, httpx.Client(timeout=30) as creator_browser:
-        to_fanvue = admin_browser.get(sec.request("GET", CONNECT, token=sec.token(world.admin_id),
-                                                  params={"modelId": model}).json()["authorization_url"])
+        to_fanvue = admin_browser.get(
+            sec.request("GET", CONNECT, token=sec.token(world.admin_id), params={"modelId": model}).json()[
+                "authorization_url"
+            ]
+        )
         assert to_fanvue.status_code == 302 and "fanvue_oauth_" in to_fanvue.headers["set-cookie"]
         consent = creator_browser.get(to_fanvue.headers["location"] + "&login_hint=dora", follow_redirects=False)
         callback = consent.headers["location"]
@@ -108,8 +116,11 @@ def test_second_model_on_the_same_creator_is_a_409_and_leaves_no_orphan(sec, age
     from devstack.connect_flow import connect
 
     connect(sec.functions, token, model_id=first, login_hint="cleo")
-    second = str(sql.execute("insert into models (agency_id, name) values (%s, 'Second') returning id",
-                             (world.agency_id,)).fetchone()[0])
+    second = str(
+        sql.execute(
+            "insert into models (agency_id, name) values (%s, 'Second') returning id", (world.agency_id,)
+        ).fetchone()[0]
+    )
     before = counts(sql)
     with httpx.Client(timeout=30) as browser:
         callback = start(browser, sec.functions, token, model_id=second, login_hint="cleo")
@@ -119,8 +130,10 @@ def test_second_model_on_the_same_creator_is_a_409_and_leaves_no_orphan(sec, age
     after = counts(sql)
     assert (after[0], after[2], after[3]) == (before[0], before[2], before[3])
     assert after[1] == before[1] + 2  # ticket and state are spent (the code was exchanged): a new flow is needed
-    assert sql.execute("select connection_id, fanvue_user_uuid from models where id = %s",
-                       (second,)).fetchone() == (None, None)
+    assert sql.execute("select connection_id, fanvue_user_uuid from models where id = %s", (second,)).fetchone() == (
+        None,
+        None,
+    )
 
 
 def test_complete_connection_rechecks_the_role_inside_its_transaction(db, sql):
@@ -129,8 +142,19 @@ def test_complete_connection_rechecks_the_role_inside_its_transaction(db, sql):
     world = make_agency(sql, "Race " + uuid.uuid4().hex[:6])
     before = counts(sql)
     with pytest.raises(DbError) as info:
-        db.call("fanvue_complete_connection", user_id=world.member_id, agency_id=world.agency_id, kind="creator",
-                fanvue_user_uuid=str(uuid.uuid4()), handle="x", access_enc="v1:t:a", refresh_enc="v1:t:r",
-                key_id="t", expires_at="2099-01-01T00:00:00Z", scopes=None, creators=[])
+        db.call(
+            "fanvue_complete_connection",
+            user_id=world.member_id,
+            agency_id=world.agency_id,
+            kind="creator",
+            fanvue_user_uuid=str(uuid.uuid4()),
+            handle="x",
+            access_enc="v1:t:a",
+            refresh_enc="v1:t:r",
+            key_id="t",
+            expires_at="2099-01-01T00:00:00Z",
+            scopes=None,
+            creators=[],
+        )
     assert info.value.code == "FV403"
     assert counts(sql) == before

@@ -1,5 +1,6 @@
 """Runs last (file order): everything logged during the suite, from every logger at DEBUG, holds no
 token and no secret. The session fixture checks again at teardown for anything logged after this."""
+
 from __future__ import annotations
 
 from tests.security.conftest import CAPTURE, SECRETS, find_leaks, remember_secret

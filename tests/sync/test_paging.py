@@ -1,11 +1,12 @@
 """The engine's paging walk (lib/sync/paging.py): complete history against the real sandbox over HTTP,
 and the page-wide tie policy against each cursor behaviour Fanvue's contract allows."""
+
 from __future__ import annotations
 
 import base64
 import json
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -87,12 +88,12 @@ class DateKeyedFanvue:
         self.cursor = cursor
         self.requests = 0
 
-    def __call__(self, start: datetime, end: datetime, cursor: str | None,
-                 sources: Sequence[str] | None) -> EarningsPage:
+    def __call__(
+        self, start: datetime, end: datetime, cursor: str | None, sources: Sequence[str] | None
+    ) -> EarningsPage:
         self.requests += 1
         assert self.requests < 500, "the walk does not terminate"
-        rows = [r for r in self.lines if _ts(start) <= r["date"] < _ts(end)
-                and (not sources or r["source"] in sources)]
+        rows = [r for r in self.lines if _ts(start) <= r["date"] < _ts(end) and (not sources or r["source"] in sources)]
         if cursor:
             date, last_id = json.loads(base64.urlsafe_b64decode(cursor))
             if self.cursor == "skip":
@@ -108,17 +109,25 @@ class DateKeyedFanvue:
         return EarningsPage(items=EARNING_ITEMS.validate_python(page), raw=page, next_cursor=token)
 
 
-T0 = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
 def _ts(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def _lines(tied: int, sources: Sequence[str]) -> list[dict[str, Any]]:
     """`tied` lines at T0 (sources round-robin) between 120 lines spread over the hours around it."""
-    lines = [{"date": _ts(T0), "gross": 500, "net": 400, "source": sources[i % len(sources)],
-              "transactionOrderId": f"FV-T{i:04d}"} for i in range(tied)]
+    lines = [
+        {
+            "date": _ts(T0),
+            "gross": 500,
+            "net": 400,
+            "source": sources[i % len(sources)],
+            "transactionOrderId": f"FV-T{i:04d}",
+        }
+        for i in range(tied)
+    ]
     for i in range(120):
         when = T0 + timedelta(minutes=i - 60, milliseconds=7)
         lines.append({"date": _ts(when), "gross": 100, "net": 80, "source": "tip", "transactionOrderId": f"FV-{i:04d}"})

@@ -1,24 +1,24 @@
 """GET /api/auth/fanvue/callback - finish OAuth: exchange the code, store the grant, import creators."""
+
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # none is used: skip the entry-point scan
 
-from typing import Optional  # noqa: E402
 
-from pydantic import Field  # noqa: E402
+from pydantic import Field
 
-from lib.http.params import StrictQuery  # noqa: E402
-from lib.http.shell import Endpoint, Request, Response  # noqa: E402
+from lib.http.params import StrictQuery
+from lib.http.shell import Endpoint, Request, Response
 
 
 class Query(StrictQuery):
-    code: Optional[str] = Field(default=None, max_length=2048)
-    state: Optional[str] = Field(default=None, max_length=2048)
-    scope: Optional[str] = Field(default=None, max_length=2048)
-    error: Optional[str] = Field(default=None, max_length=200)
-    error_description: Optional[str] = Field(default=None, max_length=1000)
+    code: str | None = Field(default=None, max_length=2048)
+    state: str | None = Field(default=None, max_length=2048)
+    scope: str | None = Field(default=None, max_length=2048)
+    error: str | None = Field(default=None, max_length=200)
+    error_description: str | None = Field(default=None, max_length=1000)
 
 
 class handler(Endpoint):

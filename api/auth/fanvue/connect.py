@@ -2,27 +2,27 @@
 
 An admin's Bearer token gets a one-time ticket link; the browser navigating to it (?ticket=) gets the
 cookie that binds the flow to that browser and the redirect to Fanvue."""
+
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # none is used: skip the entry-point scan
 
-from typing import Optional  # noqa: E402
-from uuid import UUID  # noqa: E402
+from uuid import UUID
 
-from pydantic import Field  # noqa: E402
+from pydantic import Field
 
-from lib.http.params import StrictQuery  # noqa: E402
-from lib.http.shell import Endpoint, Principal, Request, Response  # noqa: E402
+from lib.http.params import StrictQuery
+from lib.http.shell import Endpoint, Principal, Request, Response
 
 
 class Query(StrictQuery):
-    model_id: Optional[UUID] = Field(default=None, alias="modelId")
-    agency_id: Optional[UUID] = Field(default=None, alias="agencyId")
+    model_id: UUID | None = Field(default=None, alias="modelId")
+    agency_id: UUID | None = Field(default=None, alias="agencyId")
     redirect: bool = False
-    login_hint: Optional[str] = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
-    ticket: Optional[str] = Field(default=None, min_length=16, max_length=2048, pattern=r"^[A-Za-z0-9_-]+$")
+    login_hint: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    ticket: str | None = Field(default=None, min_length=16, max_length=2048, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class handler(Endpoint):
@@ -30,7 +30,7 @@ class handler(Endpoint):
     auth = "admin"
     Query = Query
 
-    def authenticate(self, request: Request) -> Optional[Principal]:
+    def authenticate(self, request: Request) -> Principal | None:
         if request.query.ticket is not None:  # a top-level navigation carries no Authorization header
             from lib.endpoints.connect import principal_from_ticket
 

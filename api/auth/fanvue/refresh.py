@@ -1,22 +1,22 @@
 """POST /api/auth/fanvue/refresh - refresh a connection's Fanvue token, single-flight (admin or cron)."""
+
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # none is used: skip the entry-point scan
 
-from typing import Optional  # noqa: E402
-from uuid import UUID  # noqa: E402
+from uuid import UUID
 
-from pydantic import Field  # noqa: E402
+from pydantic import Field
 
-from lib.http.params import StrictQuery  # noqa: E402
-from lib.http.shell import Endpoint, Request, Response  # noqa: E402
+from lib.http.params import StrictQuery
+from lib.http.shell import Endpoint, Request, Response
 
 
 class Query(StrictQuery):
-    connection_id: Optional[UUID] = Field(default=None, alias="connectionId")
-    model_id: Optional[UUID] = Field(default=None, alias="modelId")
+    connection_id: UUID | None = Field(default=None, alias="connectionId")
+    model_id: UUID | None = Field(default=None, alias="modelId")
     force: bool = False
 
 
