@@ -7,24 +7,16 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # none is used: skip the entry-point scan
 
 
-from pydantic import Field
-
-from lib.http.params import ModelQuery, UtcDateTime
+from lib.http.params import ForceSyncQuery
 from lib.http.shell import Endpoint, Request, Response
-
-
-class Query(ModelQuery):
-    full: bool = False
-    since: UtcDateTime | None = None
-    dry_run: bool = Field(default=False, alias="dryRun")
 
 
 class handler(Endpoint):
     methods = ("POST",)
     auth = "admin"
-    Query = Query
+    Query = ForceSyncQuery
 
-    def respond(self, request: Request) -> Response:
+    def respond(self, request: Request[ForceSyncQuery]) -> Response:
         from lib.endpoints.force_sync import force_sync_endpoint
 
         return force_sync_endpoint(request)

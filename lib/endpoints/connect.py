@@ -10,6 +10,7 @@ from lib.config import Settings, settings
 from lib.db import get_database
 from lib.http.access import resolve_model
 from lib.http.errors import ApiError, bad_request, conflict, forbidden, not_found
+from lib.http.params import CallbackQuery, ConnectQuery
 from lib.http.response import Response, json_response
 from lib.http.shell import Principal, Request
 
@@ -66,11 +67,11 @@ def _current_admin(db: Any, user_id: str, agency_id: str) -> Principal:
     return Principal(kind="user", user_id=user_id, agency_id=agency_id, role=profile["role"])
 
 
-def start_connect(request: Request) -> Response:
+def start_connect(request: Request[ConnectQuery]) -> Response:
     """With a Bearer token: JSON whose authorization_url is a one-time ticket link on this site (or,
     with redirect=1, the 302 to Fanvue at once). With ?ticket=: the browser's top-level navigation,
     answered with the binding cookie and the 302 to Fanvue."""
-    q, principal, config = request.query, request.principal, settings()
+    q, principal, config = request.query, request.caller, settings()
     ticket = principal.ticket
     if ticket is not None:
         if q.model_id or q.agency_id:
@@ -147,7 +148,7 @@ class _JustIssued:
         raise FanvueAuthError("the freshly issued token was refused", status=401)
 
 
-def finish_connect(request: Request) -> Response:
+def finish_connect(request: Request[CallbackQuery]) -> Response:
     """Completes only in the browser that started the flow, for a user who is an admin now, and
     stores grant and links in one transaction (nothing is left behind when linking fails)."""
     from lib.http.cookies import clear_cookie, read_cookie

@@ -11,17 +11,20 @@ from lib.diagnose.overview_html import as_html as overview_html
 from lib.diagnose.render import as_html, as_text
 from lib.diagnose.report import build_report
 from lib.http.access import resolve_model
+from lib.http.params import DiagnoseQuery
 from lib.http.response import Response, json_response
 from lib.http.shell import Request
 
 
-def diagnose_endpoint(request: Request) -> Response:
+def diagnose_endpoint(request: Request[DiagnoseQuery]) -> Response:
     q = request.query
     db = get_database()
     config = settings()
     fmt = q.format or ("html" if request.accepts_html() else "json")
-    if not q.model_id and not q.model_name and request.principal.kind == "user":
-        body = overview.build_overview(db, request.principal.agency_id, config=config, base_url=config.public_base_url)
+    if not q.model_id and not q.model_name and request.caller.kind == "user":
+        body = overview.build_overview(
+            db, str(request.caller.agency_id), config=config, base_url=config.public_base_url
+        )
         if fmt == "text":
             return Response(body=overview.as_text(body), content_type="text/plain")
         if fmt == "html":
@@ -29,7 +32,7 @@ def diagnose_endpoint(request: Request) -> Response:
                 body=overview_html(body), content_type="text/html", headers={"Content-Security-Policy": CSP}
             )
         return json_response(body)
-    model = resolve_model(db, request.principal, str(q.model_id) if q.model_id else None, q.model_name)
+    model = resolve_model(db, request.caller, str(q.model_id) if q.model_id else None, q.model_name)
     from lib.alerts.hooks import quick_check
 
     quick_check(db, config, "diagnose")

@@ -8,6 +8,7 @@ from lib.config import settings
 from lib.db import Database, get_database
 from lib.http.access import resolve_model
 from lib.http.errors import ApiError, conflict
+from lib.http.params import ForceSyncQuery
 from lib.http.response import Response, json_response
 from lib.http.shell import Request
 from lib.money import decimal_str
@@ -16,14 +17,14 @@ from lib.sync.runner import force_sync
 from lib.sync.work import LeaseHeld
 
 
-def force_sync_endpoint(request: Request) -> Response:
+def force_sync_endpoint(request: Request[ForceSyncQuery]) -> Response:
     q = request.query
     if q.full and q.since:
         raise ApiError(422, "invalid_parameter", "give full=true or since=..., not both")
     if q.since and q.since > datetime.now(UTC):
         raise ApiError(422, "invalid_parameter", "since is in the future")
     db = get_database()
-    model = resolve_model(db, request.principal, str(q.model_id) if q.model_id else None, q.model_name)
+    model = resolve_model(db, request.caller, str(q.model_id) if q.model_id else None, q.model_name)
     options = SyncOptions(full=q.full, since=q.since, dry_run=q.dry_run)
     throttle = _claim_full_sync(db, str(model["id"]), q.dry_run) if q.full else None
     try:

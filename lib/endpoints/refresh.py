@@ -8,18 +8,19 @@ from lib.config import settings
 from lib.db import get_database
 from lib.http.access import resolve_connection
 from lib.http.errors import ApiError
+from lib.http.params import RefreshQuery
 from lib.http.response import Response, json_response
 from lib.http.shell import Request
 from lib.timeutil import maybe_utc
 from lib.tokens import ConnectionTokens, TokenError
 
 
-def refresh_endpoint(request: Request) -> Response:
+def refresh_endpoint(request: Request[RefreshQuery]) -> Response:
     q = request.query
     db = get_database()
     connection = resolve_connection(
         db,
-        request.principal,
+        request.caller,
         str(q.connection_id) if q.connection_id else None,
         str(q.model_id) if q.model_id else None,
     )

@@ -10,6 +10,7 @@ revenue: the immediate sync reads the sale from Fanvue like every other sync.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from lib.config import settings
 from lib.db import get_database
@@ -34,7 +35,7 @@ def _refuse(exc: WebhookError) -> ApiError:
     return ApiError(exc.status, exc.code, exc.message, headers=headers)
 
 
-def receive_webhook(request: Request) -> Response:
+def receive_webhook(request: Request[Any]) -> Response:
     secret = settings().fanvue_webhook_secret
     values = request.headers.get_all(SIGNATURE_HEADER) if hasattr(request.headers, "get_all") else None
     try:

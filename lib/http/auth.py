@@ -16,11 +16,15 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
+from email.message import Message
 from typing import Any
 
 from lib.config import settings
 from lib.http.errors import ApiError, forbidden, unauthorized
 from lib.http.principal import Principal
+
+# What a request's headers are: the http.server Message, or a plain mapping in tests and tools.
+Headers = Message | Mapping[str, str]
 
 JWKS_TTL_S = 600.0
 JWKS_MIN_REFETCH_S = 30.0
@@ -176,7 +180,7 @@ def cron_secret_matches(authorization: str | None) -> bool:
     return hmac.compare_digest(authorization.encode(), f"Bearer {secret}".encode())
 
 
-def _bearer(headers: Mapping[str, str]) -> str | None:
+def _bearer(headers: Headers) -> str | None:
     value = headers.get("Authorization")
     if not value:
         return None
@@ -186,7 +190,7 @@ def _bearer(headers: Mapping[str, str]) -> str | None:
     return token.strip()
 
 
-def user_principal(headers: Mapping[str, str]) -> Principal:
+def user_principal(headers: Headers) -> Principal:
     token = _bearer(headers)
     if token is None:
         raise unauthorized("send Authorization: Bearer <Supabase access token>")
@@ -199,7 +203,7 @@ def user_principal(headers: Mapping[str, str]) -> Principal:
     return Principal(kind="user", user_id=claims["sub"], agency_id=profile["agency_id"], role=profile["role"])
 
 
-def authenticate(rule: str, headers: Mapping[str, str]) -> Principal | None:
+def authenticate(rule: str, headers: Headers) -> Principal | None:
     """Applies an endpoint's auth rule to the request headers."""
     if rule in ("none", "webhook"):
         return None

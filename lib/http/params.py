@@ -1,9 +1,10 @@
-"""Shared pydantic pieces for query parameters (strict: unknown parameters are refused)."""
+"""The query parameters of every endpoint, as typed pydantic models (strict: unknown parameters are
+refused). The api/ files declare which one they take; lib/endpoints receives it typed."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -37,3 +38,41 @@ class StrictQuery(BaseModel):
 class ModelQuery(StrictQuery):
     model_id: UUID | None = Field(default=None, alias="modelId")
     model_name: ModelName | None = Field(default=None, alias="modelName")
+
+
+class CronQuery(StrictQuery):
+    mode: Literal["sync", "reconcile"] = "sync"
+    worker: int | None = Field(default=None, ge=0, le=64)
+
+
+class DiagnoseQuery(ModelQuery):
+    probe: bool = True
+    format: Literal["json", "text", "html"] | None = None
+
+
+class ForceSyncQuery(ModelQuery):
+    full: bool = False
+    since: UtcDateTime | None = None
+    dry_run: bool = Field(default=False, alias="dryRun")
+
+
+class RefreshQuery(StrictQuery):
+    connection_id: UUID | None = Field(default=None, alias="connectionId")
+    model_id: UUID | None = Field(default=None, alias="modelId")
+    force: bool = False
+
+
+class ConnectQuery(StrictQuery):
+    model_id: UUID | None = Field(default=None, alias="modelId")
+    agency_id: UUID | None = Field(default=None, alias="agencyId")
+    redirect: bool = False
+    login_hint: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    ticket: str | None = Field(default=None, min_length=16, max_length=2048, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class CallbackQuery(StrictQuery):
+    code: str | None = Field(default=None, max_length=2048)
+    state: str | None = Field(default=None, max_length=2048)
+    scope: str | None = Field(default=None, max_length=2048)
+    error: str | None = Field(default=None, max_length=200)
+    error_description: str | None = Field(default=None, max_length=1000)

@@ -14,15 +14,16 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
 from lib.db.errors import Conflict, InvalidInput, NotFound
 from lib.http import cors
-from lib.http.errors import ApiError, bad_request
+from lib.http.errors import ApiError, bad_request, unauthorized
 from lib.http.principal import Principal
 from lib.http.response import Response, dumps
 from lib.safe_log import install_redaction
@@ -40,17 +41,29 @@ MAX_QUERY_BYTES = 4096
 MAX_HEADER_VALUE = 8192
 
 
+Q = TypeVar("Q", bound=BaseModel)
+
+
 @dataclass
-class Request:
+class Request(Generic[Q]):
+    """One parsed request: `query` is the endpoint's own typed query model (lib/http/params.py)."""
+
     method: str
     path: str
-    query: Any
+    query: Q
     raw_query: dict[str, str]
-    headers: Any
+    headers: Message
     body: bytes
     request_id: str
     principal: Principal | None = None
     started: float = field(default_factory=time.monotonic)
+
+    @property
+    def caller(self) -> Principal:
+        """The authenticated caller, for endpoints whose auth rule admits no anonymous call."""
+        if self.principal is None:
+            raise unauthorized("this endpoint needs credentials")
+        return self.principal
 
     def json(self) -> Any:
         if not self.body:
@@ -79,10 +92,10 @@ class Endpoint(BaseHTTPRequestHandler):
     server_version = "fanvue-sync"
     sys_version = ""
 
-    def respond(self, request: Request) -> Response:  # pragma: no cover - abstract
+    def respond(self, request: Request[Any]) -> Response:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def authenticate(self, request: Request) -> Principal | None:
+    def authenticate(self, request: Request[Any]) -> Principal | None:
         """Applies the endpoint's auth rule; an endpoint with another credential overrides this."""
         from lib.http import auth
 
@@ -200,7 +213,7 @@ class Endpoint(BaseHTTPRequestHandler):
             (time.monotonic() - started) * 1000,
         )
 
-    def _parse(self, method: str, request_id: str) -> Request:
+    def _parse(self, method: str, request_id: str) -> Request[Any]:
         parts = urlsplit(self.path)
         if len(parts.query) > MAX_QUERY_BYTES:
             raise bad_request("query_too_long", f"query string longer than {MAX_QUERY_BYTES} bytes")

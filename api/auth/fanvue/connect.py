@@ -9,35 +9,23 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # none is used: skip the entry-point scan
 
-from uuid import UUID
-
-from pydantic import Field
-
-from lib.http.params import StrictQuery
+from lib.http.params import ConnectQuery
 from lib.http.shell import Endpoint, Principal, Request, Response
-
-
-class Query(StrictQuery):
-    model_id: UUID | None = Field(default=None, alias="modelId")
-    agency_id: UUID | None = Field(default=None, alias="agencyId")
-    redirect: bool = False
-    login_hint: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
-    ticket: str | None = Field(default=None, min_length=16, max_length=2048, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class handler(Endpoint):
     methods = ("GET",)
     auth = "admin"
-    Query = Query
+    Query = ConnectQuery
 
-    def authenticate(self, request: Request) -> Principal | None:
+    def authenticate(self, request: Request[ConnectQuery]) -> Principal | None:
         if request.query.ticket is not None:  # a top-level navigation carries no Authorization header
             from lib.endpoints.connect import principal_from_ticket
 
             return principal_from_ticket(request.query.ticket)
         return super().authenticate(request)
 
-    def respond(self, request: Request) -> Response:
+    def respond(self, request: Request[ConnectQuery]) -> Response:
         from lib.endpoints.connect import start_connect
 
         return start_connect(request)
