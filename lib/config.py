@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -156,7 +157,7 @@ _cached: Settings | None = None
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Reads every field from its upper-case environment variable (empty strings count as unset)."""
     env = os.environ if environ is None else environ
-    values = {}
+    values: dict[str, Any] = {}
     for name in Settings.model_fields:
         raw = env.get(name.upper())
         if raw is not None and raw != "":

@@ -120,7 +120,8 @@ def parse_payload(body: bytes) -> dict[str, Any]:
         raise WebhookError(400, "malformed_body", "the webhook body is not valid UTF-8 JSON") from None
     if not isinstance(payload, dict):
         raise WebhookError(400, "invalid_payload", "the webhook body must be a JSON object")
-    return _clean(payload, 0)
+    cleaned: dict[str, Any] = _clean(payload, 0)
+    return cleaned
 
 
 def _clean_text(value: str) -> str:

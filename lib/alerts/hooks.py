@@ -23,7 +23,7 @@ def evaluate(
 ) -> dict[str, Any]:
     from lib.db.transport import TextArray
 
-    return db.call(
+    result: dict[str, Any] = db.call(
         "fanvue_evaluate_incidents",
         kinds=TextArray(kinds),
         failure_runs=config.alert_failure_runs,
@@ -31,6 +31,7 @@ def evaluate(
         backfill_stall_seconds=config.alert_backfill_stall_s,
         reconcile=reconcile,
     )
+    return result
 
 
 def quick_check(db: Database, config: Settings, who: str) -> dict[str, Any]:

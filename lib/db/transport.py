@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 
-class TextArray(list):
+class TextArray(list[str]):
     """A list argument that is a Postgres text[] (e.g. scopes); every other list or dict is jsonb."""
 
 

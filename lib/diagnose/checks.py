@@ -10,7 +10,7 @@ from typing import Any
 from lib.config import Settings
 from lib.diagnose.probe import ProbeReport
 from lib.money import usd
-from lib.timeutil import maybe_utc
+from lib.timeutil import maybe_utc, parse_utc
 
 # Most fundamental cause first: the verdict names the first failing check in this order.
 PRIORITY = [
@@ -229,8 +229,8 @@ def build_checks(
         )
 
     last_cron = facts.get("last_cron_run")
-    cron_age = (now - maybe_utc(last_cron["started_at"])).total_seconds() if last_cron else None
-    success_age = (now - maybe_utc(sync["last_success_at"])).total_seconds() if sync.get("last_success_at") else None
+    cron_age = (now - parse_utc(last_cron["started_at"])).total_seconds() if last_cron else None
+    success_age = (now - parse_utc(sync["last_success_at"])).total_seconds() if sync.get("last_success_at") else None
     if last_cron is None:
         checks.append(
             Check(
@@ -241,7 +241,7 @@ def build_checks(
                 "declare the crons of vercel.json in production, set CRON_SECRET in Vercel, deploy",
             )
         )
-    elif cron_age > config.cron_overdue_s:
+    elif cron_age is not None and cron_age > config.cron_overdue_s:
         checks.append(
             Check(
                 "cron_recent",
@@ -334,9 +334,9 @@ def build_checks(
         evidence = "the first backfill has not completed"
         if progress:
             start, end, resume = (
-                maybe_utc(progress["start"]),
-                maybe_utc(progress["end"]),
-                maybe_utc(progress["resume_end"]),
+                parse_utc(progress["start"]),
+                parse_utc(progress["end"]),
+                parse_utc(progress["resume_end"]),
             )
             done = (end - resume).total_seconds() / max(1.0, (end - start).total_seconds())
             evidence += f": {done:.0%} of {start:%Y-%m-%d}..{end:%Y-%m-%d} stored, resuming at {_hm(resume)}"

@@ -56,7 +56,10 @@ def build_overview(db: Database, agency_id: str, *, config: Settings, base_url: 
     ]
     models.sort(key=lambda m: (-m["severity"], m["name"].lower(), m["id"]))
     discrepant = [m for m in models if m["severity"] >= DISCREPANT_SEVERITY]
-    count = lambda code: sum(1 for m in models if code in m["problems"])  # noqa: E731
+
+    def count(code: str) -> int:
+        return sum(1 for m in models if code in m["problems"])
+
     worst = max((m["severity"] for m in models), default=0)
     return {
         "agency": facts.get("agency"),

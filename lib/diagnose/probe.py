@@ -75,7 +75,10 @@ class ProbeReport:
     @classmethod
     def from_cache(cls, cached: dict[str, Any]) -> ProbeReport:
         result = cached.get("result") or {}
-        report = cls(attempted=True, **{k: result.get(k) for k in cls.CACHED_FIELDS if k != "daily"})
+        report = cls(attempted=True)
+        for key in cls.CACHED_FIELDS:
+            if key != "daily":
+                setattr(report, key, result.get(key))
         report.daily = list(result.get("daily") or [])
         report.probed_at = parse_utc(cached["probed_at"])
         report.source, report.age_s = "cache", int(cached.get("age_s") or 0)
@@ -212,13 +215,15 @@ def _range_gross(summary: dict[str, Any]) -> int | None:
     breakdown = summary.get("breakdownBySource")
     if isinstance(breakdown, dict) and breakdown:
         values = [_cents((v or {}).get("gross")) for v in breakdown.values() if isinstance(v, dict)]
-        if values and all(v is not None for v in values):
-            return sum(values)
+        known = [v for v in values if v is not None]
+        if values and len(known) == len(values):
+            return sum(known)
     series = summary.get("overTime")
     if isinstance(series, list):
         values = [_cents((p or {}).get("gross")) for p in series]
-        if all(v is not None for v in values):
-            return sum(values)
+        known = [v for v in values if v is not None]
+        if len(known) == len(values):
+            return sum(known)
     return None
 
 

@@ -38,7 +38,7 @@ def as_text(report: dict[str, Any]) -> str:
 def _nice_step(peak_cents: int, ticks: int = 4) -> int:
     """A round step in cents (1, 2 or 5 x 10^n dollars or cents) so that `ticks` steps cover the peak."""
     raw = max(1, peak_cents) / ticks
-    magnitude = 10 ** (len(str(int(raw))) - 1)
+    magnitude: int = 10 ** (len(str(int(raw))) - 1)
     for factor in (1, 2, 5, 10):
         if factor * magnitude >= raw:
             return factor * magnitude

@@ -92,7 +92,7 @@ def start_connect(request: Request[ConnectQuery]) -> Response:
     from lib.oauth_state import TICKET_TTL_S, seal_ticket
 
     origin, _, _ = _callback_site(config)
-    ticket_text = seal_ticket(principal.user_id, principal.agency_id, kind, model_id, q.login_hint)
+    ticket_text = seal_ticket(*principal.member, kind, model_id, q.login_hint)
     return json_response(
         {
             "authorization_url": f"{origin}/api/auth/fanvue/connect?{urlencode({'ticket': ticket_text})}",
@@ -112,7 +112,7 @@ def _redirect_to_fanvue(
 
     client_id, _ = _client_credentials(config)
     pkce = oauth.new_pkce()
-    state_text, state, browser_nonce = seal(principal.user_id, principal.agency_id, kind, model_id, pkce.verifier)
+    state_text, state, browser_nonce = seal(*principal.member, kind, model_id, pkce.verifier)
     url = oauth.build_authorize_url(
         config.fanvue_auth_base,
         client_id,

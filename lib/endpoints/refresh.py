@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from lib.config import settings
-from lib.db import get_database
+from lib.db import Database, get_database
 from lib.http.access import resolve_connection
 from lib.http.errors import ApiError
 from lib.http.params import RefreshQuery
@@ -59,7 +60,7 @@ def refresh_endpoint(request: Request[RefreshQuery]) -> Response:
     )
 
 
-def _claim_forced_refresh(db, connection_id: str) -> str | None:
+def _claim_forced_refresh(db: Database, connection_id: str) -> str | None:
     """A forced refresh rotates the grant and spends a Fanvue request: at most one per
     REFRESH_FORCE_MIN_INTERVAL_S per connection, claimed atomically across instances."""
     interval = settings().refresh_force_min_interval_s
@@ -85,7 +86,7 @@ def _too_soon(interval: int, retry_after: int) -> None:
     )
 
 
-def _reconnect_url(connection: dict) -> str:
+def _reconnect_url(connection: dict[str, Any]) -> str:
     if connection.get("kind") == "agency":
         return f"/api/auth/fanvue/connect?agencyId={connection.get('agency_id')}"
     return "/api/auth/fanvue/connect (with the model's modelId)"

@@ -194,12 +194,14 @@ class FanvueClient:
 
     def me(self) -> FanvueUser:
         """``GET /users/me``: learn whose token this is (compare with a creator's uuid to pick routes)."""
-        return self._parse_model(FanvueUser, "/users/me", self._get("/users/me"))
+        user: FanvueUser = self._parse_model(FanvueUser, "/users/me", self._get("/users/me"))
+        return user
 
     def account(self, creator_uuid: str | None) -> Account:
         """All-time totals: ``/users/account`` (None) or ``/creators/{uuid}/account``."""
         path = "/users/account" if creator_uuid is None else f"{self._creator_path(creator_uuid)}/account"
-        return self._parse_model(Account, path, self._get(path, creator_uuid=creator_uuid))
+        account: Account = self._parse_model(Account, path, self._get(path, creator_uuid=creator_uuid))
+        return account
 
     def creators(self) -> Iterator[Creator]:
         """Every creator the agency manages: all pages of ``/creators`` at size 50 (the default 15
@@ -341,7 +343,8 @@ class FanvueClient:
     @staticmethod
     def _validate(adapter: Any, data: list[dict[str, Any]], path: str) -> list[Any]:
         try:
-            return adapter.validate_python(data)
+            items: list[Any] = adapter.validate_python(data)
+            return items
         except ValidationError as exc:
             raise FanvueBadResponse(f"GET {path}: unexpected item shape: {_brief(exc)}", path=path) from None
 
@@ -536,6 +539,8 @@ def _client_error(path: str, status: int, detail: str | None) -> FanvueError:
 def _brief(exc: ValidationError) -> str:
     """First validation problem without the input value (which may hold fan data)."""
     errors = exc.errors(include_input=False, include_url=False)
-    first = errors[0] if errors else {}
-    loc = ".".join(str(p) for p in first.get("loc", ()))
-    return f"{len(errors)} problem(s), first at {loc or '?'}: {first.get('msg', '')}"
+    if not errors:
+        return "0 problem(s)"
+    first = errors[0]
+    loc = ".".join(str(p) for p in first["loc"])
+    return f"{len(errors)} problem(s), first at {loc or '?'}: {first['msg']}"

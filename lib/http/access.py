@@ -32,7 +32,8 @@ def resolve_model(db: Database, principal: Principal, model_id: str | None, mode
             f"{len(matches)} models are named {model_name!r}; use modelId",
             candidates=[{"id": m["id"], "name": m["name"]} for m in matches],
         )
-    return matches[0]
+    model: dict[str, Any] = matches[0]
+    return model
 
 
 def resolve_connection(
@@ -46,7 +47,7 @@ def resolve_connection(
         connection_id = model.get("connection_id")
         if not connection_id:
             raise not_found("this model has no Fanvue connection; connect it first")
-    connection = db.call("fanvue_get_connection", connection_id=connection_id)
+    connection: dict[str, Any] | None = db.call("fanvue_get_connection", connection_id=connection_id)
     if not connection or (principal.kind != "cron" and connection.get("agency_id") != principal.agency_id):
         raise not_found("no such connection in your agency")
     return connection

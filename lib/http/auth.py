@@ -50,7 +50,8 @@ class JwksCache:
         self.fetches = 0
         self.attempts = 0
 
-    def key_for(self, url: str, kid: str | None) -> dict[str, Any] | None:
+    def key_for(self, url: str, kid: object) -> dict[str, Any] | None:
+        """`kid` comes from an untrusted token header: anything but a string or None finds no key."""
         if kid is not None and not isinstance(kid, str):
             return None
         now = time.monotonic()
@@ -162,7 +163,7 @@ def _is_timestamp(value: Any) -> bool:
 
 
 def _decode(jwt: Any, token: str, key: Any, algorithm: str, issuer: str) -> dict[str, Any]:
-    return jwt.decode(
+    claims: dict[str, Any] = jwt.decode(
         token,
         key,
         algorithms=[algorithm],
@@ -170,6 +171,7 @@ def _decode(jwt: Any, token: str, key: Any, algorithm: str, issuer: str) -> dict
         issuer=issuer,
         options={"require_exp": True, "require_sub": True, "require_aud": True, "require_iss": True, "leeway": 0},
     )
+    return claims
 
 
 def cron_secret_matches(authorization: str | None) -> bool:

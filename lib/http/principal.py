@@ -17,6 +17,13 @@ class Principal:
     ticket: Any = None  # the connect ticket that authenticated a browser navigation, if any
 
     @property
+    def member(self) -> tuple[str, str]:
+        """(user id, agency id) of a dashboard user: what a flow started by a person is bound to."""
+        if self.kind != "user" or self.user_id is None or self.agency_id is None:
+            raise ValueError("only a dashboard user of an agency has a user and an agency")
+        return self.user_id, self.agency_id
+
+    @property
     def is_admin(self) -> bool:
         """The cron, or a user whose app role maps to admin (the database's role map decides)."""
         return self.kind == "cron" or self.role == "admin"

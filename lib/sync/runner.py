@@ -43,6 +43,7 @@ class RunSummary:
     tokens_refreshed: int = 0
     token_errors: list[dict[str, Any]] = field(default_factory=list)
     stopped_by_budget: bool = False
+    worker_error: str | None = None  # a sync worker thread that died, recorded, never swallowed
 
     def as_json(self) -> dict[str, Any]:
         totals = {
@@ -340,7 +341,7 @@ def run_sync(
             run_id=summary.run_id,
             status=summary.status,
             summary={k: v for k, v in summary.as_json().items() if k != "models"},
-            error=error or getattr(summary, "_thread_error", None),
+            error=error or summary.worker_error,
         )
     return summary
 
@@ -374,13 +375,13 @@ def _guard(loop: Callable[[], None], summary: RunSummary) -> Callable[[], None]:
             loop()
         except Exception as exc:
             log.error("sync worker failed: %s", describe_exception(exc))
-            summary._thread_error = describe_exception(exc)
+            summary.worker_error = describe_exception(exc)
 
     return run
 
 
 def _status(summary: RunSummary, error: str | None) -> str:
-    if error or getattr(summary, "_thread_error", None):
+    if error or summary.worker_error:
         return "failed"
     if not summary.models:
         return "empty" if not summary.token_errors else "partial"
