@@ -374,4 +374,64 @@ create table public.fanvue_adoption (
   adopted_at    timestamptz not null default now()
 );
 
+-- A diagnosis probe's result (Fanvue's figures, reachability; never a token), per model, so repeated
+-- diagnoses within a short time read it instead of spending the creator's rate limit again. Keyed by
+-- model (an agency connection answers per creator) and bound to the connection it was read with.
+create table public.fanvue_probe_cache (
+  model_id      uuid primary key references public.models (id) on delete cascade,
+  connection_id uuid not null references public.fanvue_connections (id) on delete cascade,
+  result        jsonb not null,
+  probed_at     timestamptz not null default now()
+);
+
+-- Fixed-window counters shared by every serverless instance: "at most N of <action> per window".
+create table public.fanvue_throttle (
+  key               text primary key check (length(key) between 1 and 200),
+  window_started_at timestamptz not null default now(),
+  hits              integer not null default 0,
+  updated_at        timestamptz not null default now()
+);
+
+-- Alert incidents computed from the database state: one open row per (kind, subject), posted once
+-- when it opens and once when it clears (notified_*), claimed by one invocation at a time (claimed_*).
+create table public.fanvue_incidents (
+  id                    uuid primary key default gen_random_uuid(),
+  kind                  text not null check (kind in ('needs_reconnect', 'sync_failing', 'backfill_stalled',
+                                                      'cron_overdue', 'reconcile_mismatch')),
+  subject               text not null check (length(subject) between 1 and 100),
+  agency_id             uuid references public.agencies (id) on delete cascade,
+  model_id              uuid references public.models (id) on delete cascade,
+  connection_id         uuid references public.fanvue_connections (id) on delete cascade,
+  opened_at             timestamptz not null default now(),
+  last_seen_at          timestamptz not null default now(),
+  resolved_at           timestamptz,
+  detail                jsonb not null default '{}'::jsonb,
+  notified_open_at      timestamptz,
+  notified_resolved_at  timestamptz,
+  attempts              integer not null default 0,
+  last_delivery_error   text,
+  last_delivery_at      timestamptz,
+  claimed_by            text,
+  claimed_until         timestamptz
+);
+create unique index fanvue_incidents_open_key on public.fanvue_incidents (kind, subject) where resolved_at is null;
+create index fanvue_incidents_pending_idx on public.fanvue_incidents (opened_at)
+  where notified_open_at is null or (resolved_at is not null and notified_resolved_at is null);
+create index fanvue_incidents_agency_idx on public.fanvue_incidents (agency_id, opened_at desc);
+
+-- The last figure Fanvue itself reported for a model (account.earnings.total, all-time gross cents),
+-- written whenever a probe reads it, with the diagnosis's reconciliation of it (pass: equal, or the
+-- difference is explained by data we hold, e.g. pending items Fanvue has not paid yet; warn: newer
+-- sales the next sync picks up; fail: unexplained), so the overview can show "stored vs ledger vs
+-- Fanvue" without calling Fanvue for 200 models and without crying wolf over pending balances.
+create table public.fanvue_reported_totals (
+  model_id            uuid primary key references public.models (id) on delete cascade,
+  account_total_cents bigint not null,
+  ledger_gross_cents  bigint not null,
+  source              text not null check (source in ('probe', 'reconcile')),
+  status              text not null check (status in ('pass', 'warn', 'fail')),
+  explanation         text not null,
+  observed_at         timestamptz not null default now()
+);
+
 drop function pg_temp.add_column(regclass, text, text);

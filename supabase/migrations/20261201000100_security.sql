@@ -42,7 +42,9 @@ declare
 begin
   foreach t in array array['agencies', 'profiles', 'models', 'fanvue_role_map', 'fanvue_connections',
                            'fanvue_transactions', 'fanvue_sync_state', 'sync_runs', 'sync_run_models',
-                           'oauth_state_uses', 'fanvue_ledger_daily', 'fanvue_webhook_events', 'fanvue_adoption']
+                           'oauth_state_uses', 'fanvue_ledger_daily', 'fanvue_webhook_events', 'fanvue_adoption',
+                           'fanvue_probe_cache', 'fanvue_throttle', 'fanvue_incidents',
+                           'fanvue_reported_totals']
   loop
     execute format('alter table public.%I enable row level security', t);
     execute format('revoke all on table public.%I from public, anon, authenticated', t);
@@ -61,6 +63,10 @@ grant select (id, kind, status, started_at, finished_at) on public.sync_runs to 
 grant select (id, agency_id, kind, fanvue_user_uuid, fanvue_handle, expires_at, scopes, status,
   status_reason, last_refresh_at, last_refresh_outcome, last_error, last_error_at, created_at, updated_at)
   on public.fanvue_connections to authenticated;
+-- Incidents without the claim columns (which worker is posting them).
+grant select (id, kind, subject, agency_id, model_id, connection_id, opened_at, last_seen_at, resolved_at, detail,
+              notified_open_at, notified_resolved_at, attempts, last_delivery_error, last_delivery_at)
+  on public.fanvue_incidents to authenticated;
 
 create policy agencies_read_own on public.agencies for select to authenticated
   using (id = private.current_agency_id());
@@ -81,6 +87,8 @@ create policy runs_read_own_agency on public.sync_runs for select to authenticat
                  where rm.run_id = sync_runs.id and rm.agency_id = private.current_agency_id()));
 create policy ledger_daily_read_own_agency on public.fanvue_ledger_daily for select to authenticated
   using (model_id in (select m.id from public.models m where m.agency_id = private.current_agency_id()));
+create policy incidents_read_own_agency on public.fanvue_incidents for select to authenticated
+  using (agency_id = private.current_agency_id());
 
 -- An existing dashboard database keeps what its own policies let users write in agencies, profiles
 -- and models, except the columns this project owns (identity, tenancy, revenue, connections), which

@@ -62,6 +62,9 @@ end
 $$;
 revoke all on function private.apply_ledger_delta(jsonb) from public;
 
+-- An INSERT statement's delta is its new rows: aggregate the transition table directly, once per
+-- statement, instead of building a jsonb array of every row and parsing it back. Updates and deletes
+-- (rare: an order changing status, a model removed) keep the signed-delta path.
 create function private.ledger_changed() returns trigger
 language plpgsql
 set search_path = public, pg_temp
@@ -70,9 +73,27 @@ declare
   v_rows jsonb;
 begin
   if tg_op = 'INSERT' then
-    select jsonb_agg(jsonb_build_object('model_id', n.model_id, 'sign', 1, 'kind', n.kind, 'source', n.source,
-             'transaction_date', n.transaction_date, 'gross_cents', n.gross_cents, 'net_cents', n.net_cents))
-      into v_rows from new_rows n;
+    perform private.add_revenue(d.model_id, d.g, d.n, d.rg, d.rn, d.c, d.rc)
+       from (select n.model_id,
+                    coalesce(sum(n.gross_cents) filter (where n.kind = 'earning'), 0)::bigint  as g,
+                    coalesce(sum(n.net_cents)   filter (where n.kind = 'earning'), 0)::bigint  as n,
+                    coalesce(sum(n.gross_cents) filter (where n.kind <> 'earning'), 0)::bigint as rg,
+                    coalesce(sum(n.net_cents)   filter (where n.kind <> 'earning'), 0)::bigint as rn,
+                    count(*) filter (where n.kind = 'earning')::bigint  as c,
+                    count(*) filter (where n.kind <> 'earning')::bigint as rc
+               from new_rows n
+              group by n.model_id) d;
+    insert into public.fanvue_ledger_daily as ld (model_id, day, kind, source, item_count, gross_cents, net_cents)
+    select n.model_id, (n.transaction_date at time zone 'UTC')::date, n.kind, n.source,
+           count(*), sum(n.gross_cents), sum(n.net_cents)
+      from new_rows n
+     where exists (select 1 from public.models m where m.id = n.model_id)  -- not while a model is deleted
+     group by 1, 2, 3, 4
+    on conflict (model_id, day, kind, source) do update
+       set item_count  = ld.item_count + excluded.item_count,
+           gross_cents = ld.gross_cents + excluded.gross_cents,
+           net_cents   = ld.net_cents + excluded.net_cents;
+    return null;
   elsif tg_op = 'UPDATE' then
     select jsonb_agg(x) into v_rows from (
       select jsonb_build_object('model_id', n.model_id, 'sign', 1, 'kind', n.kind, 'source', n.source,

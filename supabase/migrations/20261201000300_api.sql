@@ -398,6 +398,38 @@ as $$
   returning jsonb_build_object('id', id, 'status', status, 'finished_at', finished_at)
 $$;
 
+-- Ends one model and starts the next in one transaction: records the finished model in the run
+-- history (p_run_id), releases its lease with the outcome (holder only, as fanvue_release_model) and,
+-- with p_claim, claims the next due model exactly as fanvue_claim_models(p_limit => 1) does. Either
+-- half may be absent: no p_model_id claims only, p_claim false releases only.
+-- Returns {"released": bool | null, "work": work item | null}.
+create function public.fanvue_finish_and_claim(
+  p_worker text, p_model_id uuid default null, p_run_id uuid default null, p_outcome text default null,
+  p_stats jsonb default null, p_error text default null, p_next_sync_seconds integer default 900,
+  p_claim boolean default true, p_lease_seconds integer default 300, p_kind text default 'cron',
+  p_not_attempted_since timestamptz default null
+) returns jsonb
+language plpgsql
+set search_path = public, pg_temp
+as $$
+declare
+  v_released boolean;
+  v_claimed jsonb;
+begin
+  if p_model_id is not null then
+    if p_run_id is not null then
+      perform public.fanvue_record_run_model(p_run_id, p_model_id, p_outcome, coalesce(p_stats, '{}'::jsonb));
+    end if;
+    v_released := (public.fanvue_release_model(p_model_id, p_worker, p_outcome, p_error,
+                                               p_next_sync_seconds) ->> 'released')::boolean;
+  end if;
+  if p_claim then
+    v_claimed := public.fanvue_claim_models(p_worker, 1, p_lease_seconds, p_kind, false, p_not_attempted_since);
+  end if;
+  return jsonb_build_object('released', v_released, 'work', v_claimed -> 0);
+end
+$$;
+
 -- ---------------------------------------------------------------- connections and tokens
 create function private.connection_json(p_connection_id uuid, p_with_tokens boolean) returns jsonb
 language sql stable
@@ -455,6 +487,7 @@ $$;
 
 -- Links creators to a connection as models of the agency (creates the missing ones). Items:
 -- [{"fanvue_user_uuid", "handle", "name", "model_id"?}]; model_id targets an existing model.
+-- A model already linked to the same Fanvue creator is a clear FV409 naming that model.
 create function public.fanvue_link_models(p_agency_id uuid, p_connection_id uuid, p_creators jsonb)
 returns jsonb
 language plpgsql
@@ -463,6 +496,7 @@ as $$
 declare
   v_item record;
   v_id uuid;
+  v_other record;
   v_out jsonb := '[]'::jsonb;
 begin
   if not exists (select 1 from public.fanvue_connections where id = p_connection_id and agency_id = p_agency_id) then
@@ -472,6 +506,13 @@ begin
     select * from jsonb_to_recordset(p_creators) as x(fanvue_user_uuid uuid, handle text, name text, model_id uuid)
   loop
     if v_item.model_id is not null then
+      select m.id, m.name into v_other from public.models m
+       where m.agency_id = p_agency_id and m.fanvue_user_uuid = v_item.fanvue_user_uuid and m.id <> v_item.model_id;
+      if found then
+        raise exception 'Fanvue creator @% is already linked to model "%" (%) of this agency; connect that model '
+                        'instead, or remove its link first', coalesce(v_item.handle, v_item.fanvue_user_uuid::text),
+                        v_other.name, v_other.id using errcode = 'FV409';
+      end if;
       update public.models
          set fanvue_user_uuid = v_item.fanvue_user_uuid, fanvue_handle = v_item.handle,
              connection_id = p_connection_id
@@ -497,6 +538,39 @@ begin
     v_out := v_out || jsonb_build_object('model_id', v_id, 'fanvue_user_uuid', v_item.fanvue_user_uuid);
   end loop;
   return v_out;
+exception
+  when unique_violation then  -- a concurrent link won the race: same answer as the check above
+    raise exception 'this Fanvue creator is already linked to another model of this agency (%)',
+                    sqlerrm using errcode = 'FV409';
+end
+$$;
+
+-- One statement, one transaction: role re-check, grant, links. Raises FV403 when the user is no
+-- longer an owner or admin of the agency, FV409 when a model already holds the creator.
+create function public.fanvue_complete_connection(
+  p_user_id uuid, p_agency_id uuid, p_kind text, p_fanvue_user_uuid uuid, p_handle text, p_access_enc text,
+  p_refresh_enc text, p_key_id text, p_expires_at timestamptz, p_scopes text[], p_creators jsonb
+) returns jsonb
+language plpgsql
+set search_path = public, pg_temp
+as $$
+declare
+  v_connection jsonb;
+  v_linked jsonb := '[]'::jsonb;
+begin
+  perform 1 from public.profiles p
+   where p.id = p_user_id and p.agency_id = p_agency_id and private.access_role(p.role) = 'admin'
+   for share;
+  if not found then
+    raise exception 'the user who started this connection is no longer an owner or admin of the agency'
+          using errcode = 'FV403';
+  end if;
+  v_connection := public.fanvue_save_connection(p_agency_id, p_kind, p_fanvue_user_uuid, p_handle, p_access_enc,
+                                                p_refresh_enc, p_key_id, p_expires_at, p_scopes, p_user_id);
+  if jsonb_array_length(coalesce(p_creators, '[]'::jsonb)) > 0 then
+    v_linked := public.fanvue_link_models(p_agency_id, (v_connection ->> 'id')::uuid, p_creators);
+  end if;
+  return jsonb_build_object('connection', v_connection, 'models', v_linked);
 end
 $$;
 
@@ -720,6 +794,23 @@ begin
                             'event_type', coalesce(nullif(left(p_event_type, 100), ''), 'unknown'),
                             'model_ids', to_jsonb(v_models));
 end
+$$;
+
+-- Freshness: what the webhook needs to decide, without taking a lease, whether a sync of a model
+-- can run now (connection active, backfill done, watermark, who holds the lease).
+create function public.fanvue_webhook_targets(p_model_id uuid) returns jsonb
+language sql stable
+set search_path = public, pg_temp
+as $$
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'id', m.id, 'name', m.name, 'agency_id', m.agency_id, 'connection_status', c.status,
+           'watermark', s.watermark, 'backfill_completed_at', s.backfill_completed_at,
+           'lease_held', s.lease_owner is not null and s.lease_expires_at >= now(),
+           'lease_kind', s.lease_kind, 'revenue_gross_cents', m.revenue_gross_cents) order by m.id), '[]'::jsonb)
+    from public.models m
+    join public.fanvue_sync_state s on s.model_id = m.id
+    left join public.fanvue_connections c on c.id = m.connection_id
+   where m.id = p_model_id
 $$;
 
 -- How many models are due now (sizes the cron fan-out). Service role only.

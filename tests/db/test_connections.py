@@ -484,7 +484,7 @@ def test_consume_oauth_state_forgets_only_long_expired_states(db, sql):
     assert sql.execute("select count(*) from oauth_state_uses where state_id = %s", (state,)).fetchone()[0] == 0
 
 
-# BUG (supabase/migrations/20261125160300_api.sql, fanvue_consume_oauth_state): a state whose expiry is
+# BUG (supabase/migrations/20261201000300_api.sql, fanvue_consume_oauth_state): a state whose expiry is
 # already more than a day in the past is swept before the insert, so replaying it answers first_use=true
 # every time - contrary to "false on any replay". The function should refuse an expired state
 # (first_use=false, or FV422) instead of relying on every caller to check the expiry first.

@@ -175,7 +175,7 @@ def test_new_models_get_a_sync_state_row(sql):
     assert sql.execute("select count(*) from fanvue_sync_state where model_id = %s", (model,)).fetchone()[0] == 1
 
 
-# BUG (supabase/migrations/20261125160200_ledger.sql, private.apply_ledger_delta): deleting a model or
+# BUG (supabase/migrations/20261201000200_ledger.sql, private.apply_ledger_delta): deleting a model or
 # an agency that has any transaction fails. The FK cascade deletes the roll-up rows, then the ledger's
 # AFTER DELETE trigger re-inserts negative roll-up rows for the deleted model -> foreign key violation
 # on fanvue_ledger_daily. Tenants and creators can never be removed once synced.

@@ -349,7 +349,7 @@ def test_no_migration_changes_default_privileges():
         assert " on all tables in schema" not in text and " on all functions in schema" not in text, path.name
 
 
-# BUG (supabase/migrations/20261125160100_security.sql, policy runs_read_own_agency + grant select on
+# BUG (supabase/migrations/20261201000100_security.sql, policy runs_read_own_agency + grant select on
 # sync_runs): a user sees the WHOLE row of any run that touched one of their models. A cron run covers
 # every agency, and lib/sync/runner.py stores cross-agency data in sync_runs.summary (token_errors with
 # other agencies' connection ids and Fanvue error texts, totals over all agencies) and sync_runs.error.

@@ -1,25 +1,7 @@
 -- One page for the agency: every model's revenue, connection and freshness in one SQL call.
 
--- The last figure Fanvue itself reported for a model (account.earnings.total, all-time gross cents),
--- written whenever a probe reads it, with the diagnosis's reconciliation of it (pass: equal, or the
--- difference is explained by data we hold, e.g. pending items Fanvue has not paid yet; warn: newer
--- sales the next sync picks up; fail: unexplained), so the overview can show "stored vs ledger vs
--- Fanvue" without calling Fanvue for 200 models and without crying wolf over pending balances.
-create table public.fanvue_reported_totals (
-  model_id            uuid primary key references public.models (id) on delete cascade,
-  account_total_cents bigint not null,
-  ledger_gross_cents  bigint not null,
-  source              text not null check (source in ('probe', 'reconcile')),
-  status              text not null check (status in ('pass', 'warn', 'fail')),
-  explanation         text not null,
-  observed_at         timestamptz not null default now()
-);
-alter table public.fanvue_reported_totals enable row level security;
-revoke all on table public.fanvue_reported_totals from public;
-revoke all on table public.fanvue_reported_totals from anon;
-revoke all on table public.fanvue_reported_totals from authenticated;
-grant all on table public.fanvue_reported_totals to service_role;
-
+-- Upserts the last figure Fanvue itself reported for a model (public.fanvue_reported_totals) and its
+-- reconciliation; the diagnosis writes it after each probe.
 create function public.fanvue_record_reported_total(p_model_id uuid, p_account_total_cents bigint,
                                                     p_ledger_gross_cents bigint, p_source text,
                                                     p_status text, p_explanation text)
@@ -35,16 +17,12 @@ as $$
         source = excluded.source, status = excluded.status, explanation = excluded.explanation,
         observed_at = excluded.observed_at
 $$;
-revoke execute on function public.fanvue_record_reported_total(uuid, bigint, bigint, text, text, text) from public;
-revoke execute on function public.fanvue_record_reported_total(uuid, bigint, bigint, text, text, text) from anon;
-revoke execute on function public.fanvue_record_reported_total(uuid, bigint, bigint, text, text, text) from authenticated;
-grant execute on function public.fanvue_record_reported_total(uuid, bigint, bigint, text, text, text) to service_role;
 
 -- Facts for every model of one agency. The ledger figure is the per-day roll-up the ledger trigger
 -- maintains in the same transaction as the ledger (an exact row sum over every model would read the
 -- whole ledger; the single-model diagnosis does the exact sum). `daily` maps each of the last p_days
 -- UTC days that had earnings to its gross cents (days without earnings are absent). Open incidents come from
--- public.fanvue_open_incidents(uuid) when that function exists, else [].
+-- public.fanvue_open_incidents(uuid) (20261201000600_alerts.sql) when that function exists, else [].
 create function public.fanvue_agency_overview(p_agency_id uuid, p_days integer default 30)
 returns jsonb
 language plpgsql stable
@@ -123,7 +101,3 @@ begin
   );
 end
 $$;
-revoke execute on function public.fanvue_agency_overview(uuid, integer) from public;
-revoke execute on function public.fanvue_agency_overview(uuid, integer) from anon;
-revoke execute on function public.fanvue_agency_overview(uuid, integer) from authenticated;
-grant execute on function public.fanvue_agency_overview(uuid, integer) to service_role;
