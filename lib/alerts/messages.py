@@ -96,6 +96,11 @@ def _facts(n: dict[str, Any]) -> list[str]:
     ]
 
 
+def summary(n: dict[str, Any]) -> str:
+    """One line for a page: what happened and why, without the link and the fix."""
+    return f"{TITLES.get(n['kind'], n['kind'])}: {'; '.join(_facts(n))}"
+
+
 def render(n: dict[str, Any], config: Settings) -> str:
     """Slack-compatible `text` (plain URLs, so Discord's /slack endpoint shows the same)."""
     kind = n["kind"]

@@ -91,8 +91,7 @@ def build_overview(db: Database, agency_id: str, *, config: Settings, base_url: 
 
 
 def split_incidents(incidents: list[Any]) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
-    """Open incidents from fanvue_open_incidents (when that function exists): per model when they
-    name one, else agency-wide. Tolerates any object shape; only `model_id` is interpreted."""
+    """Open incidents (fanvue_open_incidents): per model when they name one, else agency-wide."""
     by_model: dict[str, list[dict[str, Any]]] = {}
     agency: list[dict[str, Any]] = []
     for item in incidents if isinstance(incidents, list) else []:
@@ -107,10 +106,11 @@ def split_incidents(incidents: list[Any]) -> tuple[dict[str, list[dict[str, Any]
 
 
 def incident_text(item: dict[str, Any]) -> str:
-    kind = item.get("kind") or item.get("type") or "incident"
-    detail = item.get("message") or item.get("summary") or item.get("reason") or ""
-    since = item.get("opened_at") or item.get("since") or item.get("created_at")
-    return f"{kind}{': ' + str(detail) if detail else ''}{' (since ' + str(since)[:16] + ')' if since else ''}"
+    """An open incident (fanvue_open_incidents) as the alert channel words it, with its start."""
+    from lib.alerts.messages import summary
+
+    since = str(item.get("opened_at") or "")[:16].replace("T", " ")
+    return f"{summary(item)} (since {since})" if since else summary(item)
 
 
 def _judge(

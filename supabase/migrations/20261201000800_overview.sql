@@ -22,7 +22,7 @@ $$;
 -- maintains in the same transaction as the ledger (an exact row sum over every model would read the
 -- whole ledger; the single-model diagnosis does the exact sum). `daily` maps each of the last p_days
 -- UTC days that had earnings to its gross cents (days without earnings are absent). Open incidents come from
--- public.fanvue_open_incidents(uuid) (20261201000600_alerts.sql) when that function exists, else [].
+-- public.fanvue_open_incidents(uuid) (20261201000600_alerts.sql).
 create function public.fanvue_agency_overview(p_agency_id uuid, p_days integer default 30)
 returns jsonb
 language plpgsql stable
@@ -81,10 +81,7 @@ begin
     left join trend t on t.model_id = m.id
    where m.agency_id = p_agency_id;
 
-  -- Integration point for incidents: stored by the alerting migration when it is present.
-  if to_regprocedure('public.fanvue_open_incidents(uuid)') is not null then
-    execute 'select public.fanvue_open_incidents($1)' into v_incidents using p_agency_id;
-  end if;
+  v_incidents := public.fanvue_open_incidents(p_agency_id);
 
   return jsonb_build_object(
     'now', now(),

@@ -5,7 +5,7 @@ stale model, a never-connected model, an open incident) must sort first and say 
 
 from __future__ import annotations
 
-import uuid
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -259,28 +259,40 @@ def test_a_probe_leaves_fanvue_figure_for_the_overview(stack, demo, sql):
 
 
 def test_open_incidents_reach_the_overview(stack, demo, sql):
-    """Open incidents come from public.fanvue_open_incidents(uuid) when it exists."""
+    """Open incidents (the alerting's fanvue_incidents) show on their model's row, worded as the alert
+    channel words them, and deployment-wide ones (the cron) in the agency's list; resolved ones vanish."""
     world, cleo = demo["world"], demo["models"]["cleo"]
-    existing = sql.execute("select to_regprocedure('public.fanvue_open_incidents(uuid)')").fetchone()[0]
-    if existing:  # the alerting migration is present: the overview passes its answer through
-        want = sql.execute("select public.fanvue_open_incidents(%s)", (world.agency_id,)).fetchone()[0]
-        assert overview(stack, sql, world.member_id).json()["summary"]["open_incidents"] == len(want or [])
-        return
-    sql.execute(f"""create function public.fanvue_open_incidents(p_agency_id uuid) returns jsonb language sql as $$
-                     select jsonb_build_array(
-                       jsonb_build_object('model_id', '{uuid.UUID(cleo)}', 'kind', 'sync_failing',
-                                          'message', '3 runs failed <b>', 'opened_at', '2026-12-01T10:00:00Z'),
-                       jsonb_build_object('kind', 'cron_overdue', 'message', 'no cron run for 2 h'))
-                   $$""")
+    detail = {
+        "failures": 3,
+        "threshold": 3,
+        "since": "2026-12-01T10:00:00Z",
+        "last_error": "Fanvue: 503 <b>",
+        "last_success_at": None,
+        "model": "Cleo",
+        "agency": "Demo agency",
+    }
+    sql.execute(
+        "insert into fanvue_incidents (kind, subject, agency_id, model_id, opened_at, detail) values "
+        "('sync_failing', %s, %s, %s, '2026-12-01T10:00:00Z', %s), "
+        "('cron_overdue', 'cron', null, null, '2026-12-01T09:00:00Z', %s)",
+        (
+            f"model:{cleo}",
+            world.agency_id,
+            cleo,
+            json.dumps(detail),
+            json.dumps({"last_cron_at": "2026-12-01T07:00:00Z", "overdue_after_s": 3600}),
+        ),
+    )
     try:
         body = overview(stack, sql, world.member_id).json()
         page = overview(stack, sql, world.member_id, format="html").text
     finally:
-        sql.execute("drop function public.fanvue_open_incidents(uuid)")
+        sql.execute("update fanvue_incidents set resolved_at = now() where resolved_at is null")
     by_id = {m["id"]: m for m in body["models"]}
     assert by_id[cleo]["status"] == "incident" and by_id[cleo]["incidents"][0]["kind"] == "sync_failing"
     assert body["models"][0]["id"] == cleo
-    assert body["incidents"] == [{"kind": "cron_overdue", "message": "no cron run for 2 h"}]
+    assert [i["kind"] for i in body["incidents"]] == ["cron_overdue"]
     assert body["summary"]["open_incidents"] == 2 and body["summary"]["status"] == "degraded"
-    assert "sync_failing: 3 runs failed &lt;b&gt;" in page and "cron_overdue: no cron run for 2 h" in page
+    assert "revenue sync keeps failing: 3 consecutive failed runs" in page and "Fanvue: 503 &lt;b&gt;" in page
+    assert "the scheduled sync (cron) is overdue" in page
     assert overview(stack, sql, world.member_id).json()["summary"]["open_incidents"] == 0
