@@ -146,6 +146,7 @@ def curl_lines(functions: str, token: str, cron_secret: str, model_id: str, agen
     auth = f"-H 'Authorization: Bearer {token}'"
     return [
         f"curl -s {auth} '{functions}/api/fanvue/diagnose-revenue?modelName=Dora&format=text'",
+        f"curl -s {auth} '{functions}/api/fanvue/diagnose-revenue?format=text'",
         f"curl -s {auth} '{functions}/api/fanvue/diagnose-revenue?modelId={model_id}&probe=false'",
         f"curl -s -X POST {auth} '{functions}/api/fanvue/force-sync-revenue?modelId={model_id}'",
         f"curl -s -X POST {auth} '{functions}/api/fanvue/force-sync-revenue?modelId={model_id}&full=true&dryRun=true'",
