@@ -131,5 +131,5 @@ def as_html(overview: dict[str, Any]) -> str:
 <th>Last {trend["days"]} days</th><th>Action</th></tr></thead><tbody>{rows}</tbody></table>
 <footer>Generated {e(str(overview["generated_at"])[:19].replace("T", " "))} UTC; last cron run
 {e(str(cron.get("started_at") or "never")[:19].replace("T", " "))} ({e(cron.get("status") or "none")}). Ledger figures come from the
-daily roll-up; open a model's diagnosis for the exact row sum and Fanvue's live totals.</footer>
+monthly roll-up; open a model's diagnosis for the exact row sum and Fanvue's live totals.</footer>
 </body></html>"""

@@ -347,6 +347,18 @@ create table public.fanvue_ledger_daily (
   primary key (model_id, day, kind, source)
 );
 
+-- Per-month roll-up of the ledger (kind only), maintained by the same trigger: an agency's overview
+-- sums a few rows per model instead of every day of every source.
+create table public.fanvue_ledger_monthly (
+  model_id    uuid not null references public.models (id) on delete cascade,
+  month       date not null check (extract(day from month) = 1),
+  kind        text not null,
+  item_count  bigint not null default 0,
+  gross_cents bigint not null default 0,
+  net_cents   bigint not null default 0,
+  primary key (model_id, month, kind)
+);
+
 -- Fanvue webhook deliveries. A delivery is only a trigger: it is recorded once and marks the
 -- recipient creator's models due for the next sync; nothing here writes revenue.
 -- Replay safety: delivery_hash = sha256("<t>.<raw body>") of a verified signature. Signatures older

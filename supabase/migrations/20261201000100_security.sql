@@ -44,7 +44,7 @@ begin
                            'fanvue_transactions', 'fanvue_sync_state', 'sync_runs', 'sync_run_models',
                            'oauth_state_uses', 'fanvue_ledger_daily', 'fanvue_webhook_events', 'fanvue_adoption',
                            'fanvue_probe_cache', 'fanvue_throttle', 'fanvue_incidents',
-                           'fanvue_reported_totals']
+                           'fanvue_reported_totals', 'fanvue_ledger_monthly']
   loop
     execute format('alter table public.%I enable row level security', t);
     execute format('revoke all on table public.%I from public, anon, authenticated', t);

@@ -1,4 +1,4 @@
--- The ledger keeps the model totals and the daily roll-up true by itself: every change to
+-- The ledger keeps the model totals and the daily and monthly roll-ups true by itself: every change to
 -- fanvue_transactions, whoever makes it, updates them in the same transaction. The only statement in
 -- the schema that writes the revenue columns of models is in private.add_revenue.
 
@@ -58,6 +58,19 @@ begin
      set item_count  = ld.item_count + excluded.item_count,
          gross_cents = ld.gross_cents + excluded.gross_cents,
          net_cents   = ld.net_cents + excluded.net_cents;
+
+  insert into public.fanvue_ledger_monthly as lm (model_id, month, kind, item_count, gross_cents, net_cents)
+  select r.model_id, date_trunc('month', r.transaction_date at time zone 'UTC')::date, r.kind,
+         sum(r.sign), sum(r.sign * r.gross_cents), sum(r.sign * r.net_cents)
+    from jsonb_to_recordset(p_rows) as r(model_id uuid, sign int, kind text,
+                                         transaction_date timestamptz, gross_cents bigint, net_cents bigint)
+   where exists (select 1 from public.models m where m.id = r.model_id)
+   group by 1, 2, 3
+  having sum(r.sign) <> 0 or sum(r.sign * r.gross_cents) <> 0 or sum(r.sign * r.net_cents) <> 0
+  on conflict (model_id, month, kind) do update
+     set item_count  = lm.item_count + excluded.item_count,
+         gross_cents = lm.gross_cents + excluded.gross_cents,
+         net_cents   = lm.net_cents + excluded.net_cents;
 end
 $$;
 revoke all on function private.apply_ledger_delta(jsonb) from public;
@@ -93,6 +106,16 @@ begin
        set item_count  = ld.item_count + excluded.item_count,
            gross_cents = ld.gross_cents + excluded.gross_cents,
            net_cents   = ld.net_cents + excluded.net_cents;
+    insert into public.fanvue_ledger_monthly as lm (model_id, month, kind, item_count, gross_cents, net_cents)
+    select n.model_id, date_trunc('month', n.transaction_date at time zone 'UTC')::date, n.kind,
+           count(*), sum(n.gross_cents), sum(n.net_cents)
+      from new_rows n
+     where exists (select 1 from public.models m where m.id = n.model_id)
+     group by 1, 2, 3
+    on conflict (model_id, month, kind) do update
+       set item_count  = lm.item_count + excluded.item_count,
+           gross_cents = lm.gross_cents + excluded.gross_cents,
+           net_cents   = lm.net_cents + excluded.net_cents;
     return null;
   elsif tg_op = 'UPDATE' then
     select jsonb_agg(x) into v_rows from (

@@ -347,6 +347,12 @@ begin
          sum(net_cents)
     from public.fanvue_transactions where model_id = p_model_id
    group by 1, 2, 3, 4;
+  delete from public.fanvue_ledger_monthly where model_id = p_model_id;
+  insert into public.fanvue_ledger_monthly (model_id, month, kind, item_count, gross_cents, net_cents)
+  select model_id, date_trunc('month', transaction_date at time zone 'UTC')::date, kind, count(*), sum(gross_cents),
+         sum(net_cents)
+    from public.fanvue_transactions where model_id = p_model_id
+   group by 1, 2, 3;
   return jsonb_build_object('changed', v_changed, 'before_gross_cents', v_model.revenue_gross_cents,
                             'after_gross_cents', v_ledger.gross, 'ledger_count', v_ledger.cnt);
 end

@@ -18,7 +18,7 @@ as $$
         observed_at = excluded.observed_at
 $$;
 
--- Facts for every model of one agency. The ledger figure is the per-day roll-up the ledger trigger
+-- Facts for every model of one agency. The ledger figure is the per-month roll-up the ledger trigger
 -- maintains in the same transaction as the ledger (an exact row sum over every model would read the
 -- whole ledger; the single-model diagnosis does the exact sum). `daily` maps each of the last p_days
 -- UTC days that had earnings to its gross cents (days without earnings are absent). Open incidents come from
@@ -35,10 +35,10 @@ declare
   v_incidents jsonb := '[]'::jsonb;
 begin
   with ledger as (
-    select d.model_id, sum(d.gross_cents) as gross_cents, sum(d.item_count) as item_count
-      from public.fanvue_ledger_daily d
-     where d.model_id in (select id from public.models where agency_id = p_agency_id) and d.kind = 'earning'
-     group by d.model_id
+    select mo.model_id, sum(mo.gross_cents) as gross_cents, sum(mo.item_count) as item_count
+      from public.fanvue_ledger_monthly mo
+     where mo.model_id in (select id from public.models where agency_id = p_agency_id) and mo.kind = 'earning'
+     group by mo.model_id
   ), trend as (
     select t.model_id, jsonb_object_agg(t.day, t.gross_cents) as days
       from (select d.model_id, d.day, sum(d.gross_cents) as gross_cents

@@ -127,7 +127,8 @@ def assert_totals_consistent(sql: psycopg.Connection, model_ids: list[str] | Non
 
 
 def assert_daily_consistent(sql: psycopg.Connection, model_ids: list[str] | None = None) -> None:
-    """fanvue_ledger_daily equals a GROUP BY over the ledger (all-zero roll-up rows count as absent)."""
+    """fanvue_ledger_daily and fanvue_ledger_monthly equal a GROUP BY over the ledger (all-zero roll-up
+    rows count as absent)."""
     ids = model_ids if model_ids is not None else all_model_ids(sql)
     expected = sql.execute(
         "select model_id, (transaction_date at time zone 'UTC')::date, kind, source, count(*)::bigint,"
@@ -142,6 +143,19 @@ def assert_daily_consistent(sql: psycopg.Connection, model_ids: list[str] | None
         (ids,),
     ).fetchall()
     assert stored == expected
+    expected_months = sql.execute(
+        "select model_id, date_trunc('month', transaction_date at time zone 'UTC')::date, kind, count(*)::bigint,"
+        "       sum(gross_cents)::bigint, sum(net_cents)::bigint"
+        "  from fanvue_transactions where model_id = any(%s::uuid[]) group by 1, 2, 3 order by 1, 2, 3",
+        (ids,),
+    ).fetchall()
+    stored_months = sql.execute(
+        "select model_id, month, kind, item_count, gross_cents, net_cents from fanvue_ledger_monthly"
+        " where model_id = any(%s::uuid[]) and (item_count, gross_cents, net_cents) <> (0, 0, 0)"
+        " order by 1, 2, 3",
+        (ids,),
+    ).fetchall()
+    assert stored_months == expected_months
 
 
 def assert_ledger_consistent(sql: psycopg.Connection, model_ids: list[str] | None = None) -> None:

@@ -144,6 +144,7 @@ SERVICE_ONLY = {
     "fanvue_probe_cache",
     "fanvue_throttle",
     "fanvue_reported_totals",
+    "fanvue_ledger_monthly",
 }
 
 
