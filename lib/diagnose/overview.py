@@ -197,9 +197,11 @@ def _judge(
             "fanvue_cents": fanvue_cents,
             "fanvue_observed_at": fanvue["observed_at"] if fanvue else None,
             "fanvue_source": fanvue["source"] if fanvue else None,
+            "fanvue_status": fanvue["status"] if fanvue else None,
+            "fanvue_explanation": fanvue["explanation"] if fanvue else None,
             "difference_cents": stored - ledger,
             "transaction_count": int(m["ledger_count"]),
-            "ledger_method": "daily_rollup",
+            "ledger_method": "monthly_rollup",
         },
         "freshness": {
             "last_success_at": sync.get("last_success_at"),

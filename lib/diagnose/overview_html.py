@@ -67,13 +67,20 @@ def sparkline(cents: list[int], start: str, end: str, width: int = 120, height: 
     )
 
 
+# What a Fanvue figure that differs from the ledger means, as the diagnosis reconciled it when read
+# (the full sentence is the figure's tooltip).
+_FANVUE_NOTE = {"pass": "difference explained", "warn": "newer sales pending sync", "fail": "unexplained"}
+
+
 def _row(m: dict[str, Any], start: str, end: str) -> str:
     r, f = m["revenue"], m["freshness"]
     why = "".join(f"<li>{e(reason)}</li>" for reason in m["reasons"]) if m["severity"] >= 1 else ""
     incidents = "".join(f"<li>{e(incident_text(i))}</li>" for i in m["incidents"])
     diff = f'<div class="diff">{e(usd(r["difference_cents"]))} vs ledger</div>' if r["difference_cents"] else ""
     fanvue = (
-        f'{e(usd(r["fanvue_cents"]))}<div class="handle">{e(str(r["fanvue_observed_at"])[:10])}</div>'
+        f'<span title="{e(r["fanvue_explanation"] or "")}">{e(usd(r["fanvue_cents"]))}</span>'
+        f'<div class="handle">{e(str(r["fanvue_observed_at"])[:10])}'
+        f"{' · ' + _FANVUE_NOTE[r['fanvue_status']] if r['fanvue_cents'] != r['ledger_cents'] else ''}</div>"
         if r["fanvue_cents"] is not None
         else '<span class="handle">not read yet</span>'
     )

@@ -32,7 +32,7 @@ ModelName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class StrictQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=False, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=False, str_strip_whitespace=True, defer_build=True)
 
 
 class ModelQuery(StrictQuery):

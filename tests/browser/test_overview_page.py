@@ -114,6 +114,9 @@ def test_overview_page_shows_each_model_as_the_database_has_it(page, stack, demo
     # Fanvue's account total (paid items only) is what the probe read; it differs from the ledger by
     # the pending items, which the diagnosis explained, so Ava's row stays healthy (asserted above).
     assert fanvue == usd(demo["ava_fanvue"])
+    ava_fanvue = page.locator(f'tr[data-model-id="{demo["ava"]}"] td.fanvue')
+    assert "difference explained" in ava_fanvue.inner_text()
+    assert "pending items" in (ava_fanvue.locator("span[title]").get_attribute("title") or "")
     # the problems are first, and each offers the reconnect action
     first_two = {rows.nth(0).get_attribute("data-model-id"), rows.nth(1).get_attribute("data-model-id")}
     assert first_two == {demo["dora"], demo["evil"]}
