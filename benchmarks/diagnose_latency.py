@@ -181,14 +181,17 @@ def measure_http(functions: str, token: str, model_id: str, warmup: int, count: 
     return times, body
 
 
-def measure_sql(url: str, model_id: str, warmup: int, count: int) -> list[float]:
+def measure_sql(
+    url: str, model_id: str, warmup: int, count: int, statement: str = "select public.fanvue_diagnosis_facts(%s)"
+) -> list[float]:
+    """Milliseconds of one SQL function call (after `warmup` calls), on one connection."""
     import psycopg
 
     times = []
     with psycopg.connect(url, autocommit=True) as conn:
         for i in range(warmup + count):
             started = time.perf_counter()
-            conn.execute("select public.fanvue_diagnosis_facts(%s)", (model_id,)).fetchone()
+            conn.execute(statement, (model_id,)).fetchone()
             if i >= warmup:
                 times.append((time.perf_counter() - started) * 1000)
     return times

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.diagnose_latency import SOURCES, percentile  # noqa: E402
+from benchmarks.diagnose_latency import SOURCES, measure_sql, percentile  # noqa: E402
 
 WORK = ROOT / "benchmarks" / ".work"
 DATA_DIR = WORK / "pg-overview"
@@ -154,19 +154,6 @@ def measure_http(functions: str, token: str, fmt: str, warmup: int, count: int) 
     return times, body
 
 
-def measure_sql(url: str, agency_id: str, warmup: int, count: int) -> list[float]:
-    import psycopg
-
-    times = []
-    with psycopg.connect(url, autocommit=True) as conn:
-        for i in range(warmup + count):
-            started = time.perf_counter()
-            conn.execute("select public.fanvue_agency_overview(%s)", (agency_id,)).fetchone()
-            if i >= warmup:
-                times.append((time.perf_counter() - started) * 1000)
-    return times
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=200)
@@ -219,7 +206,9 @@ def main() -> int:
             if fmt == "json":
                 assert isinstance(body, dict) and body["summary"]["models_total"] == args.models, body
                 result["summary"] = body["summary"]
-        sql_ms = measure_sql(url, ids["agency_id"], args.warmup, args.requests)
+        sql_ms = measure_sql(
+            url, ids["agency_id"], args.warmup, args.requests, "select public.fanvue_agency_overview(%s)"
+        )
         result["sql_p50_ms"] = round(percentile(sql_ms, 50), 1)
         result["sql_p95_ms"] = round(percentile(sql_ms, 95), 1)
     finally:
