@@ -59,21 +59,20 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def fresh_database(admin_url: str) -> str:
+def fresh_database(admin_url: str, name: str = DB_NAME) -> str:
+    """A new database `name` on the server of `admin_url`, migrated; returns its URL."""
     import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     from devstack.migrate import migrate
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{DB_NAME}" with (force)')
-        conn.execute(f'create database "{DB_NAME}"')
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
+        conn.execute(f'drop database if exists "{name}" with (force)')
+        conn.execute(f'create database "{name}"')
     params = conninfo_to_dict(admin_url)
-    params["dbname"] = DB_NAME
+    params["dbname"] = name
     url = make_conninfo(**params)
-    report = migrate(url)
-    assert report.applied, "migrations did not apply"
+    assert migrate(url).applied, "migrations did not apply"
     return url
 
 

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.diagnose_latency import SOURCES, measure_sql, percentile  # noqa: E402
+from benchmarks.diagnose_latency import SOURCES, fresh_database, measure_sql, percentile  # noqa: E402
 
 WORK = ROOT / "benchmarks" / ".work"
 DATA_DIR = WORK / "pg-overview"
@@ -37,22 +37,6 @@ DB_NAME = "bench_overview"
 JWT_SECRET = "bench-jwt-secret-" + uuid.uuid4().hex + uuid.uuid4().hex
 ISSUER = "http://127.0.0.1:54321/auth/v1"
 MODELS_PER_INSERT = 25
-
-
-def fresh_database(admin_url: str) -> str:
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    from devstack.migrate import migrate
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{DB_NAME}" with (force)')
-        conn.execute(f'create database "{DB_NAME}"')
-    params = conninfo_to_dict(admin_url)
-    params["dbname"] = DB_NAME
-    url = make_conninfo(**params)
-    assert migrate(url).applied, "migrations did not apply"
-    return url
 
 
 def seed(url: str, models: int, rows: int) -> dict[str, str]:
@@ -173,7 +157,7 @@ def main() -> int:
     command = f"python benchmarks/overview_latency.py --models {args.models} --rows-per-model {args.rows_per_model}"
     print(f"$ {command}")
     server = start_embedded(DATA_DIR)
-    url = fresh_database(server.get_uri("postgres"))
+    url = fresh_database(server.get_uri("postgres"), DB_NAME)
     started = time.perf_counter()
     ids = seed(url, args.models, args.rows_per_model)
     print(f"seeded {args.models} models x {args.rows_per_model:,} rows in {time.perf_counter() - started:.0f} s")
