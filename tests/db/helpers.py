@@ -55,6 +55,21 @@ def new_model(sql: psycopg.Connection, *, kind: str = "creator", name: str | Non
     return world, connection_id, model_id
 
 
+def close_window(db, model_id: str, worker: str, start: Any, end: Any, stream: str = "earnings", **kw: Any) -> dict:
+    """A window's empty last page: how a window with nothing in it is closed (the watermark moves)."""
+    return db.call(
+        "fanvue_ingest_page",
+        items=[],
+        last_page=True,
+        model_id=model_id,
+        worker=worker,
+        stream=stream,
+        window_start=start,
+        window_end=end,
+        **kw,
+    )
+
+
 def ingest(db, lease: Leased, items: list, **kw: Any) -> dict:
     kw.setdefault("stream", "earnings")
     return db.call("fanvue_ingest_page", model_id=lease.model_id, worker=lease.worker, items=items, **kw)

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from lib.db.errors import Conflict, DbError, InvalidInput, NotFound
-from tests.db.helpers import assert_ledger_consistent, ingest, item, ledger_rows, new_model, sync_state
+from tests.db.helpers import assert_ledger_consistent, close_window, ingest, item, ledger_rows, new_model, sync_state
 
 JAN = ("2026-01-01T00:00:00+00:00", "2026-02-01T00:00:00+00:00")
 FEB = ("2026-02-01T00:00:00+00:00", "2026-03-01T00:00:00+00:00")
@@ -178,16 +178,7 @@ def test_a_worker_without_the_lease_cannot_ingest(db, sql, leased):
         )
     assert err.value.code == "FV409" and leased.worker in err.value.message
     with pytest.raises(Conflict):
-        db.call(
-            "fanvue_ingest_page",
-            items=[],
-            last_page=True,
-            model_id=leased.model_id,
-            worker="intruder",
-            stream="earnings",
-            window_start=JAN[0],
-            window_end=JAN[1],
-        )
+        close_window(db, leased.model_id, "intruder", JAN[0], JAN[1])
     with pytest.raises(Conflict):  # dry runs are fenced too
         db.call(
             "fanvue_ingest_page",
@@ -220,27 +211,9 @@ def test_ingest_validation_errors(db, sql, leased):
         with pytest.raises(InvalidInput):
             ingest(db, leased, [item("x")], window_start=window[0], window_end=window[1], last_page=True)
     with pytest.raises(InvalidInput):
-        db.call(
-            "fanvue_ingest_page",
-            items=[],
-            last_page=True,
-            model_id=leased.model_id,
-            worker=leased.worker,
-            stream="earnings",
-            window_start=JAN[1],
-            window_end=JAN[0],
-        )
+        close_window(db, leased.model_id, leased.worker, JAN[1], JAN[0])
     with pytest.raises(InvalidInput):
-        db.call(
-            "fanvue_ingest_page",
-            items=[],
-            last_page=True,
-            model_id=leased.model_id,
-            worker=leased.worker,
-            stream="nope",
-            window_start=JAN[0],
-            window_end=JAN[1],
-        )
+        close_window(db, leased.model_id, leased.worker, JAN[0], JAN[1], stream="nope")
     assert ledger_rows(sql, leased.model_id) == []
 
 
@@ -249,16 +222,7 @@ def test_ingest_unknown_model_is_not_found(db):
         db.call("fanvue_ingest_page", model_id=str(uuid.uuid4()), worker="w", stream="earnings", items=[])
     assert err.value.code == "FV404"
     with pytest.raises(NotFound):
-        db.call(
-            "fanvue_ingest_page",
-            items=[],
-            last_page=True,
-            model_id=str(uuid.uuid4()),
-            worker="w",
-            stream="earnings",
-            window_start=JAN[0],
-            window_end=JAN[1],
-        )
+        close_window(db, str(uuid.uuid4()), "w", JAN[0], JAN[1])
 
 
 def test_ingest_extends_the_lease(db, sql, leased):
@@ -290,16 +254,7 @@ def test_watermark_moves_only_with_the_last_page(db, sql, leased):
     ingest(db, leased, [item("b")], window_start=JAN[0], window_end=JAN[1], last_page=True)
     ingest(db, leased, [item("c")], window_start=FEB[0], window_end=FEB[1], last_page=False)
     assert sync_state(sql, leased.model_id)["watermark"] == ts(sql, JAN[1])
-    out = db.call(
-        "fanvue_ingest_page",
-        items=[],
-        last_page=True,
-        model_id=leased.model_id,
-        worker=leased.worker,
-        stream="earnings",
-        window_start=FEB[0],
-        window_end=FEB[1],
-    )
+    out = close_window(db, leased.model_id, leased.worker, FEB[0], FEB[1])
     assert out["advanced"] is True and out["received"] == 0
     assert sync_state(sql, leased.model_id)["watermark"] == ts(sql, FEB[1])
 
@@ -310,91 +265,28 @@ def test_a_window_leaving_a_gap_does_not_advance(db, sql, leased):
     assert out["advanced"] is False and out["inserted"] == 1  # the page itself is stored
     assert sync_state(sql, leased.model_id)["watermark"] == ts(sql, JAN[1])
     # one microsecond of gap is a gap
-    out = db.call(
-        "fanvue_ingest_page",
-        items=[],
-        last_page=True,
-        model_id=leased.model_id,
-        worker=leased.worker,
-        stream="earnings",
-        window_start="2026-02-01T00:00:00.000001+00:00",
-        window_end=FEB[1],
-    )
+    out = close_window(db, leased.model_id, leased.worker, "2026-02-01T00:00:00.000001+00:00", FEB[1])
     assert out["advanced"] is False and sync_state(sql, leased.model_id)["watermark"] == ts(sql, JAN[1])
     # filling the gap advances, and then March does
-    db.call(
-        "fanvue_ingest_page",
-        items=[],
-        last_page=True,
-        model_id=leased.model_id,
-        worker=leased.worker,
-        stream="earnings",
-        window_start=FEB[0],
-        window_end=FEB[1],
-    )
-    db.call(
-        "fanvue_ingest_page",
-        items=[],
-        last_page=True,
-        model_id=leased.model_id,
-        worker=leased.worker,
-        stream="earnings",
-        window_start=MAR[0],
-        window_end=MAR[1],
-    )
+    close_window(db, leased.model_id, leased.worker, FEB[0], FEB[1])
+    close_window(db, leased.model_id, leased.worker, MAR[0], MAR[1])
     assert sync_state(sql, leased.model_id)["watermark"] == ts(sql, MAR[1])
 
 
 def test_lookback_windows_overlapping_the_watermark_advance_and_old_ones_never_go_back(db, sql, leased):
     ingest(db, leased, [], window_start=JAN[0], window_end=FEB[1], last_page=True)
-    out = db.call(
-        "fanvue_ingest_page",
-        items=[],
-        last_page=True,
-        model_id=leased.model_id,
-        worker=leased.worker,
-        stream="earnings",
-        window_start="2026-01-29T00:00:00Z",
-        window_end=MAR[1],
-    )
+    out = close_window(db, leased.model_id, leased.worker, "2026-01-29T00:00:00Z", MAR[1])
     assert out["advanced"] is True
-    out = db.call(
-        "fanvue_ingest_page",
-        items=[],
-        last_page=True,
-        model_id=leased.model_id,
-        worker=leased.worker,
-        stream="earnings",
-        window_start=JAN[0],
-        window_end=JAN[1],
-    )
+    out = close_window(db, leased.model_id, leased.worker, JAN[0], JAN[1])
     assert out["advanced"] is False
     assert sync_state(sql, leased.model_id)["watermark"] == ts(sql, MAR[1])
 
 
 def test_known_history_start_requires_windows_to_start_inside_the_covered_range(db, sql, leased):
     sql.execute("update fanvue_sync_state set history_start = %s where model_id = %s", (JAN[0], leased.model_id))
-    out = db.call(
-        "fanvue_ingest_page",
-        items=[],
-        last_page=True,
-        model_id=leased.model_id,
-        worker=leased.worker,
-        stream="earnings",
-        window_start=FEB[0],
-        window_end=FEB[1],
-    )
+    out = close_window(db, leased.model_id, leased.worker, FEB[0], FEB[1])
     assert out["advanced"] is False and sync_state(sql, leased.model_id)["watermark"] is None
-    out = db.call(
-        "fanvue_ingest_page",
-        items=[],
-        last_page=True,
-        model_id=leased.model_id,
-        worker=leased.worker,
-        stream="earnings",
-        window_start="2025-12-01T00:00:00Z",
-        window_end=JAN[1],
-    )
+    out = close_window(db, leased.model_id, leased.worker, "2025-12-01T00:00:00Z", JAN[1])
     assert out["advanced"] is True and sync_state(sql, leased.model_id)["watermark"] == ts(sql, JAN[1])
 
 
@@ -412,54 +304,16 @@ def test_streams_have_separate_watermarks(db, sql, leased):
 
 def test_completes_backfill_only_when_the_earnings_watermark_reaches_the_window_end(db, sql, leased):
     sql.execute("update fanvue_sync_state set history_start = %s where model_id = %s", (JAN[0], leased.model_id))
-    db.call(
-        "fanvue_ingest_page",
-        items=[],
-        last_page=True,
-        model_id=leased.model_id,
-        worker=leased.worker,
-        stream="earnings",
-        window_start=FEB[0],
-        window_end=FEB[1],
-        completes_backfill=True,
-    )  # gap: not complete
+    close_window(db, leased.model_id, leased.worker, FEB[0], FEB[1], completes_backfill=True)  # gap: not complete
     assert sync_state(sql, leased.model_id)["backfill_completed_at"] is None
-    db.call(
-        "fanvue_ingest_page",
-        items=[],
-        last_page=True,
-        model_id=leased.model_id,
-        worker=leased.worker,
-        stream="spending",
-        window_start=JAN[0],
-        window_end=FEB[1],
-        completes_backfill=True,
+    close_window(
+        db, leased.model_id, leased.worker, JAN[0], FEB[1], stream="spending", completes_backfill=True
     )  # spending never completes it
     assert sync_state(sql, leased.model_id)["backfill_completed_at"] is None
-    db.call(
-        "fanvue_ingest_page",
-        items=[],
-        last_page=True,
-        model_id=leased.model_id,
-        worker=leased.worker,
-        stream="earnings",
-        window_start=JAN[0],
-        window_end=FEB[1],
-        completes_backfill=True,
-    )
+    close_window(db, leased.model_id, leased.worker, JAN[0], FEB[1], completes_backfill=True)
     done = sync_state(sql, leased.model_id)["backfill_completed_at"]
     assert done is not None
-    db.call(
-        "fanvue_ingest_page",
-        items=[],
-        last_page=True,
-        model_id=leased.model_id,
-        worker=leased.worker,
-        stream="earnings",
-        window_start=FEB[0],
-        window_end=MAR[1],
-        completes_backfill=True,
-    )
+    close_window(db, leased.model_id, leased.worker, FEB[0], MAR[1], completes_backfill=True)
     assert sync_state(sql, leased.model_id)["backfill_completed_at"] == done  # first completion is kept
 
 
@@ -514,32 +368,14 @@ def test_dry_run_reports_and_writes_nothing(db, sql, leased):
 
 def test_a_window_starting_at_history_start_completes_the_backfill(db, sql, leased):
     sql.execute("update fanvue_sync_state set history_start = %s where model_id = %s", (JAN[0], leased.model_id))
-    db.call(
-        "fanvue_ingest_page",
-        items=[],
-        last_page=True,
-        model_id=leased.model_id,
-        worker=leased.worker,
-        stream="earnings",
-        window_start=JAN[0],
-        window_end=JAN[1],
-    )
+    close_window(db, leased.model_id, leased.worker, JAN[0], JAN[1])
     assert sync_state(sql, leased.model_id)["backfill_completed_at"] is not None
 
 
 def test_an_incremental_window_does_not_complete_the_backfill(db, sql, leased):
     sql.execute("update fanvue_sync_state set history_start = %s where model_id = %s", (JAN[0], leased.model_id))
     sql.execute("update fanvue_sync_state set watermark = %s where model_id = %s", (JAN[1], leased.model_id))
-    db.call(
-        "fanvue_ingest_page",
-        items=[],
-        last_page=True,
-        model_id=leased.model_id,
-        worker=leased.worker,
-        stream="earnings",
-        window_start="2026-01-28T00:00:00Z",
-        window_end=FEB[1],
-    )
+    close_window(db, leased.model_id, leased.worker, "2026-01-28T00:00:00Z", FEB[1])
     state = sync_state(sql, leased.model_id)
     assert state["watermark"] == ts(sql, FEB[1]) and state["backfill_completed_at"] is None
 
